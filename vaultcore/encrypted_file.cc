@@ -1,0 +1,379 @@
+#include "vaultcore/encrypted_file.h"
+
+#include "vaultcore/codec.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+namespace vaultcore {
+namespace {
+
+// Per-thread scratch space, reused across calls so the hot path does not
+// allocate: one for a run of ciphertext chunks, one for a single chunk's
+// cleartext.
+std::vector<uint8_t>& ThreadCiphertextBuffer(size_t size) {
+  thread_local std::vector<uint8_t> buffer;
+  if (buffer.size() < size) buffer.resize(size);
+  return buffer;
+}
+
+std::span<uint8_t> ThreadChunkBuffer() {
+  thread_local std::vector<uint8_t> buffer(kCleartextChunkSize);
+  return buffer;
+}
+
+// Chunks encrypted per pwrite when rewriting a range.
+constexpr uint64_t kChunksPerBatch = 32;
+
+Status PreadFully(int fd, std::span<uint8_t> out, uint64_t offset, const std::string& path,
+                  size_t* got) {
+  size_t done = 0;
+  while (done < out.size()) {
+    const ssize_t n = pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(errno, "read " + path);
+    }
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  *got = done;
+  return Status::Ok();
+}
+
+Status PwriteFully(int fd, std::span<const uint8_t> data, uint64_t offset, const std::string& path) {
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(errno, "write " + path);
+    }
+    done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+EncryptedFile::EncryptedFile(const ContentCryptor& cryptor, std::string path, int fd, bool writable)
+    : cryptor_(cryptor), path_(std::move(path)), fd_(fd), writable_(writable) {}
+
+EncryptedFile::~EncryptedFile() { close(fd_); }
+
+Result<std::unique_ptr<EncryptedFile>> EncryptedFile::Open(const ContentCryptor& cryptor,
+                                                           std::string path, Mode mode) {
+  const bool writable = mode == Mode::kReadWrite;
+  const int fd = open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, "open " + path);
+  std::unique_ptr<EncryptedFile> file(new EncryptedFile(cryptor, std::move(path), fd, writable));
+  Status s = file->LoadHeader();
+  if (!s.ok()) return s;
+  return file;
+}
+
+Result<std::unique_ptr<EncryptedFile>> EncryptedFile::Create(const ContentCryptor& cryptor,
+                                                             std::string path, uint32_t mode) {
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return Status::FromErrno(errno, "create " + path);
+  std::unique_ptr<EncryptedFile> file(new EncryptedFile(cryptor, std::move(path), fd, true));
+  Status s = file->EnsureHeader();
+  if (!s.ok()) {
+    unlink(file->path_.c_str());
+    return s;
+  }
+  return file;
+}
+
+Status EncryptedFile::LoadHeader() {
+  struct stat st;
+  if (fstat(fd_, &st) != 0) return Status::FromErrno(errno, "stat " + path_);
+  if (st.st_size == 0) return Status::Ok();  // no header yet: an empty file
+  std::vector<uint8_t> raw(cryptor_.header_size());
+  size_t got = 0;
+  Status s = PreadFully(fd_, raw, 0, path_, &got);
+  if (!s.ok()) return s;
+  if (got < raw.size()) return Status(Errc::kCorrupt, path_ + ": file header is truncated");
+  auto header = cryptor_.DecryptHeader(raw);
+  if (!header.ok()) return Status(Errc::kCorrupt, path_ + ": " + header.status().message());
+  header_ = std::move(header).value();
+  return Status::Ok();
+}
+
+Status EncryptedFile::EnsureHeader() {
+  if (header_) return Status::Ok();
+  struct stat st;
+  if (fstat(fd_, &st) != 0) return Status::FromErrno(errno, "stat " + path_);
+  if (st.st_size != 0) return LoadHeader();  // another writer created it meanwhile
+  auto header = cryptor_.NewHeader();
+  if (!header.ok()) return header.status();
+  std::vector<uint8_t> raw(cryptor_.header_size());
+  Status s = cryptor_.EncryptHeader(*header, raw);
+  if (s.ok()) s = PwriteFully(fd_, raw, 0, path_);
+  if (!s.ok()) return s;
+  header_ = std::move(header).value();
+  return Status::Ok();
+}
+
+std::optional<std::array<uint8_t, 16>> EncryptedFile::header_nonce() const {
+  std::shared_lock lock(mutex_);
+  if (!header_) return std::nullopt;
+  return header_->nonce;
+}
+
+Result<uint64_t> EncryptedFile::SizeLocked() const {
+  struct stat st;
+  if (fstat(fd_, &st) != 0) return Status::FromErrno(errno, "stat " + path_);
+  auto size = cryptor_.CleartextSize(static_cast<uint64_t>(st.st_size));
+  if (!size) {
+    return Status(Errc::kCorrupt, path_ + ": ciphertext size " + std::to_string(st.st_size) +
+                                      " is impossible (truncated chunk)");
+  }
+  return *size;
+}
+
+Result<uint64_t> EncryptedFile::Size() const {
+  std::shared_lock lock(mutex_);
+  return SizeLocked();
+}
+
+Status EncryptedFile::CorruptChunk(uint64_t index) const {
+  return Status(Errc::kCorrupt,
+                path_ + ": chunk " + std::to_string(index) + " failed authentication");
+}
+
+Result<size_t> EncryptedFile::Read(uint64_t offset, std::span<uint8_t> out) const {
+  std::shared_lock lock(mutex_);
+  auto size = SizeLocked();
+  if (!size.ok()) return size.status();
+  if (offset >= *size || out.empty()) return size_t{0};
+  if (!header_) {
+    // Written by someone else since we opened it: load the header once.
+    lock.unlock();
+    {
+      std::unique_lock writer(mutex_);
+      if (!header_) {
+        Status s = const_cast<EncryptedFile*>(this)->LoadHeader();
+        if (!s.ok()) return s;
+      }
+    }
+    return Read(offset, out);
+  }
+
+  const uint64_t n = std::min<uint64_t>(out.size(), *size - offset);
+  const uint64_t chunk_ct = cryptor_.ciphertext_chunk_size();
+  const uint64_t first = offset / kCleartextChunkSize;
+  const uint64_t last = (offset + n - 1) / kCleartextChunkSize;
+  const uint64_t pos = cryptor_.header_size() + first * chunk_ct;
+  const uint64_t want = (last - first + 1) * chunk_ct;
+
+  std::vector<uint8_t>& ciphertext = ThreadCiphertextBuffer(want);
+  size_t got = 0;
+  Status s = PreadFully(fd_, std::span(ciphertext).first(want), pos, path_, &got);
+  if (!s.ok()) return s;
+
+  size_t written = 0;
+  for (uint64_t i = first; i <= last; ++i) {
+    const size_t at = (i - first) * chunk_ct;
+    if (at >= got || got - at <= cryptor_.chunk_overhead()) return CorruptChunk(i);
+    const size_t chunk_len = std::min<size_t>(chunk_ct, got - at);
+    const std::span<const uint8_t> chunk(ciphertext.data() + at, chunk_len);
+    const size_t plain_len = chunk_len - cryptor_.chunk_overhead();
+    const uint64_t chunk_start = i * kCleartextChunkSize;
+    const uint64_t from = std::max(offset, chunk_start) - chunk_start;
+    const uint64_t to = std::min<uint64_t>(offset + n - chunk_start, plain_len);
+    if (from == 0 && to == plain_len) {
+      // The whole chunk is wanted: decrypt straight into the caller's buffer.
+      if (!cryptor_.DecryptChunk(*header_, i, chunk, out.subspan(written, plain_len)).ok()) {
+        return CorruptChunk(i);
+      }
+    } else {
+      std::span<uint8_t> plain = ThreadChunkBuffer();
+      if (!cryptor_.DecryptChunk(*header_, i, chunk, plain).ok()) return CorruptChunk(i);
+      std::memcpy(out.data() + written, plain.data() + from, to - from);
+    }
+    written += to - from;
+  }
+  return written;
+}
+
+Result<size_t> EncryptedFile::ReadChunk(uint64_t index, uint64_t cleartext_size,
+                                        std::span<uint8_t> out) const {
+  const uint64_t chunk_start = index * kCleartextChunkSize;
+  const size_t plain_len = std::min<uint64_t>(kCleartextChunkSize, cleartext_size - chunk_start);
+  std::vector<uint8_t> chunk(plain_len + cryptor_.chunk_overhead());
+  size_t got = 0;
+  Status s = PreadFully(fd_, chunk,
+                        cryptor_.header_size() + index * cryptor_.ciphertext_chunk_size(), path_,
+                        &got);
+  if (!s.ok()) return s;
+  if (got != chunk.size() || !cryptor_.DecryptChunk(*header_, index, chunk, out).ok()) {
+    return CorruptChunk(index);
+  }
+  return plain_len;
+}
+
+Status EncryptedFile::Rewrite(uint64_t old_size, uint64_t offset, std::span<const uint8_t> data,
+                              uint64_t new_size) {
+  // The rewrite ends at `offset + data.size()`: a grow passes `offset` =
+  // new size and no data. Chunks past it hold only old bytes and stay.
+  const uint64_t data_end = offset + data.size();
+  if (data_end == 0) return Status::Ok();
+  const uint64_t first = std::min(offset, old_size) / kCleartextChunkSize;
+  const uint64_t last_touched = (data_end - 1) / kCleartextChunkSize;
+  const uint64_t chunk_ct = cryptor_.ciphertext_chunk_size();
+
+  std::span<uint8_t> plain = ThreadChunkBuffer();
+  for (uint64_t batch = first; batch <= last_touched; batch += kChunksPerBatch) {
+    const uint64_t batch_last = std::min(last_touched, batch + kChunksPerBatch - 1);
+    std::vector<uint8_t>& out = ThreadCiphertextBuffer((batch_last - batch + 1) * chunk_ct);
+    size_t out_len = 0;
+    for (uint64_t i = batch; i <= batch_last; ++i) {
+      const uint64_t chunk_start = i * kCleartextChunkSize;
+      const uint64_t chunk_end = std::min(chunk_start + kCleartextChunkSize, new_size);
+      const size_t len = chunk_end - chunk_start;
+      std::span<const uint8_t> source;
+      if (offset <= chunk_start && data_end >= chunk_end) {
+        source = data.subspan(chunk_start - offset, len);  // fully overwritten: no read
+      } else {
+        size_t existing = 0;
+        if (chunk_start < old_size) {
+          auto got = ReadChunk(i, old_size, plain);
+          if (!got.ok()) return got.status();
+          existing = *got;
+        }
+        if (existing < len) std::memset(plain.data() + existing, 0, len - existing);
+        if (data_end > chunk_start && offset < chunk_end) {
+          const uint64_t from = std::max(offset, chunk_start);
+          const uint64_t to = std::min(data_end, chunk_end);
+          std::memcpy(plain.data() + (from - chunk_start), data.data() + (from - offset), to - from);
+        }
+        source = plain.first(len);
+      }
+      Status s = cryptor_.EncryptChunk(*header_, i, source,
+                                       std::span(out).subspan(out_len, len + cryptor_.chunk_overhead()));
+      if (!s.ok()) return s;
+      out_len += len + cryptor_.chunk_overhead();
+    }
+    Status s = PwriteFully(fd_, std::span(out).first(out_len),
+                           cryptor_.header_size() + batch * chunk_ct, path_);
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status EncryptedFile::Write(uint64_t offset, std::span<const uint8_t> data) {
+  if (!writable_) return Status(Errc::kPermission, path_ + " is open read-only");
+  if (data.empty()) return Status::Ok();
+  if (offset + data.size() < offset) return Status(Errc::kFileTooBig, "write past 2^64");
+  std::unique_lock lock(mutex_);
+  Status s = EnsureHeader();
+  if (!s.ok()) return s;
+  auto old_size = SizeLocked();
+  if (!old_size.ok()) return old_size.status();
+  return Rewrite(*old_size, offset, data, std::max(*old_size, offset + data.size()));
+}
+
+Status EncryptedFile::Truncate(uint64_t size) {
+  if (!writable_) return Status(Errc::kPermission, path_ + " is open read-only");
+  std::unique_lock lock(mutex_);
+  Status s = EnsureHeader();
+  if (!s.ok()) return s;
+  auto old_size = SizeLocked();
+  if (!old_size.ok()) return old_size.status();
+  if (size == *old_size) return Status::Ok();
+  if (size > *old_size) return Rewrite(*old_size, size, {}, size);
+
+  const uint64_t tail = size % kCleartextChunkSize;
+  if (tail != 0) {
+    // Re-encrypt the new last chunk with just its first `tail` bytes.
+    const uint64_t index = size / kCleartextChunkSize;
+    std::span<uint8_t> plain = ThreadChunkBuffer();
+    auto got = ReadChunk(index, *old_size, plain);
+    if (!got.ok()) return got.status();
+    std::vector<uint8_t> chunk(tail + cryptor_.chunk_overhead());
+    s = cryptor_.EncryptChunk(*header_, index, plain.first(tail), chunk);
+    if (s.ok()) {
+      s = PwriteFully(fd_, chunk, cryptor_.header_size() + index * cryptor_.ciphertext_chunk_size(),
+                      path_);
+    }
+    if (!s.ok()) return s;
+  }
+  if (ftruncate(fd_, static_cast<off_t>(cryptor_.CiphertextSize(size))) != 0) {
+    return Status::FromErrno(errno, "truncate " + path_);
+  }
+  return Status::Ok();
+}
+
+Status EncryptedFile::Sync() {
+  if (fdatasync(fd_) != 0) return Status::FromErrno(errno, "fsync " + path_);
+  return Status::Ok();
+}
+
+Result<std::string> ReadSmallEncryptedFile(const ContentCryptor& cryptor, const std::string& path,
+                                           size_t max_size) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, "open " + path);
+  std::vector<uint8_t> raw(cryptor.CiphertextSize(max_size) + cryptor.chunk_overhead() + 1);
+  size_t got = 0;
+  Status s = PreadFully(fd, raw, 0, path, &got);
+  close(fd);
+  if (!s.ok()) return s;
+  if (got == raw.size()) return Status(Errc::kCorrupt, path + " is larger than expected");
+  if (got == 0) return std::string();
+  auto header = cryptor.DecryptHeader(std::span(raw).first(got));
+  if (!header.ok()) return Status(Errc::kCorrupt, path + ": " + header.status().message());
+  std::string content;
+  std::vector<uint8_t> plain(kCleartextChunkSize);
+  uint64_t index = 0;
+  for (size_t at = cryptor.header_size(); at < got; ++index) {
+    const size_t len = std::min(cryptor.ciphertext_chunk_size(), got - at);
+    if (len < cryptor.chunk_overhead() ||
+        !cryptor.DecryptChunk(*header, index, std::span(raw).subspan(at, len), plain).ok()) {
+      return Status(Errc::kCorrupt,
+                    path + ": chunk " + std::to_string(index) + " failed authentication");
+    }
+    content.append(reinterpret_cast<const char*>(plain.data()), len - cryptor.chunk_overhead());
+    at += len;
+  }
+  return content;
+}
+
+Status WriteSmallEncryptedFile(const ContentCryptor& cryptor, const std::string& path,
+                               std::string_view content, bool final_empty_chunk) {
+  auto header = cryptor.NewHeader();
+  if (!header.ok()) return header.status();
+  std::vector<uint8_t> raw(cryptor.CiphertextSize(content.size()) + cryptor.chunk_overhead());
+  Status s = cryptor.EncryptHeader(*header, raw);
+  size_t at = cryptor.header_size();
+  uint64_t index = 0;
+  const auto bytes = AsBytes(content);
+  for (size_t done = 0; s.ok() && done < bytes.size(); ++index) {
+    const size_t len = std::min<size_t>(kCleartextChunkSize, bytes.size() - done);
+    s = cryptor.EncryptChunk(*header, index, bytes.subspan(done, len),
+                             std::span(raw).subspan(at, len + cryptor.chunk_overhead()));
+    done += len;
+    at += len + cryptor.chunk_overhead();
+  }
+  if (s.ok() && final_empty_chunk && content.size() % kCleartextChunkSize == 0) {
+    s = cryptor.EncryptChunk(*header, index, {},
+                             std::span(raw).subspan(at, cryptor.chunk_overhead()));
+    at += cryptor.chunk_overhead();
+  }
+  if (!s.ok()) return s;
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::FromErrno(errno, "create " + path);
+  s = PwriteFully(fd, std::span(raw).first(at), 0, path);
+  close(fd);
+  if (!s.ok()) unlink(path.c_str());
+  return s;
+}
+
+}  // namespace vaultcore

@@ -1,0 +1,99 @@
+// Random-access reads and writes of one encrypted file (spec §7): any byte
+// range is read by decrypting only the chunks it touches, writes re-encrypt
+// only the chunks they change (read-modify-write at the edges, zero fill
+// over gaps), and truncation shrinks or grows.
+//
+// An EncryptedFile owns its file descriptor. It is safe to share between
+// threads: reads run in parallel, writes and truncation exclusively. Two
+// EncryptedFile objects on the same ciphertext would race in their
+// read-modify-write, so callers share one (Vault::OpenFile does).
+// The ContentCryptor must outlive the file.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+
+#include "vaultcore/content_cryptor.h"
+#include "vaultcore/status.h"
+
+namespace vaultcore {
+
+class EncryptedFile {
+ public:
+  enum class Mode { kReadOnly, kReadWrite };
+
+  // Opens an existing ciphertext file. A 0-byte file is an empty file
+  // whose header is written by the first modification.
+  static Result<std::unique_ptr<EncryptedFile>> Open(const ContentCryptor& cryptor,
+                                                     std::string path, Mode mode);
+
+  // Creates `path` (O_EXCL) holding just a fresh header: an empty file.
+  static Result<std::unique_ptr<EncryptedFile>> Create(const ContentCryptor& cryptor,
+                                                       std::string path, uint32_t mode);
+
+  ~EncryptedFile();
+  EncryptedFile(const EncryptedFile&) = delete;
+  EncryptedFile& operator=(const EncryptedFile&) = delete;
+
+  // Cleartext size, from the ciphertext size on disk now (so a change made
+  // by another process is seen). Errc::kCorrupt for an impossible size.
+  Result<uint64_t> Size() const;
+
+  // Reads up to out.size() bytes at `offset` into `out`, stopping at end of
+  // file; returns how many. Errc::kCorrupt (naming the file and chunk) if
+  // any chunk fails authentication: then no byte of `out` is meaningful.
+  Result<size_t> Read(uint64_t offset, std::span<uint8_t> out) const;
+
+  // Writes `data` at `offset`; a gap past the end is filled with zeros.
+  Status Write(uint64_t offset, std::span<const uint8_t> data);
+
+  // Shrinks or grows (with zeros) to `size` cleartext bytes.
+  Status Truncate(uint64_t size);
+
+  // fdatasync(2) of the ciphertext.
+  Status Sync();
+
+  const std::string& path() const { return path_; }
+  int fd() const { return fd_; }
+  // The header nonce; nullopt while the file has no header (0 bytes).
+  std::optional<std::array<uint8_t, 16>> header_nonce() const;
+
+ private:
+  EncryptedFile(const ContentCryptor& cryptor, std::string path, int fd, bool writable);
+
+  Status LoadHeader();
+  Status EnsureHeader();
+  Result<uint64_t> SizeLocked() const;
+  // Rewrites every chunk from the one holding min(offset, old size) to the
+  // end of the write: `data` at `offset`, zeros in any gap, existing bytes
+  // elsewhere; the file ends at max(old size, new_size_floor, offset+len).
+  Status Rewrite(uint64_t old_size, uint64_t offset, std::span<const uint8_t> data,
+                 uint64_t new_size);
+  // Decrypts chunk `index` (which must exist) into `out`; returns its size.
+  Result<size_t> ReadChunk(uint64_t index, uint64_t cleartext_size, std::span<uint8_t> out) const;
+  Status CorruptChunk(uint64_t index) const;
+
+  const ContentCryptor& cryptor_;
+  const std::string path_;
+  const int fd_;
+  const bool writable_;
+  mutable std::shared_mutex mutex_;
+  std::optional<FileHeader> header_;  // nullopt until loaded or created
+};
+
+// Reads a whole small encrypted file (dirid.c9r, symlink.c9r) as a stream:
+// unlike a regular file, a final empty chunk is accepted (spec §6.3).
+Result<std::string> ReadSmallEncryptedFile(const ContentCryptor& cryptor, const std::string& path,
+                                           size_t max_size);
+
+// Encrypts `content` into a new file at `path` (O_EXCL), header and chunks;
+// with `final_empty_chunk` a chunk-aligned content (including empty) gets
+// an empty final chunk, as cryptolib's streaming encryptor writes it.
+Status WriteSmallEncryptedFile(const ContentCryptor& cryptor, const std::string& path,
+                               std::string_view content, bool final_empty_chunk);
+
+}  // namespace vaultcore

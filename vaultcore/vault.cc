@@ -1,0 +1,888 @@
+#include "vaultcore/vault.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <deque>
+#include <filesystem>
+#include <vector>
+
+#include "vaultcore/codec.h"
+#include "vaultcore/crypto.h"
+#include "vaultcore/log.h"
+#include "vaultcore/unicode.h"
+
+namespace vaultcore {
+namespace {
+
+constexpr std::string_view kConfigFile = "vault.cryptomator";
+constexpr std::string_view kMasterkeyFile = "masterkey.cryptomator";
+constexpr std::string_view kDirFile = "dir.c9r";
+constexpr std::string_view kDirIdBackupFile = "dirid.c9r";
+constexpr std::string_view kSymlinkFile = "symlink.c9r";
+constexpr std::string_view kContentsFile = "contents.c9r";
+constexpr std::string_view kLongNameFile = "name.c9s";
+constexpr size_t kMaxDirIdSize = 1000;        // Cryptomator rejects larger dir.c9r
+constexpr size_t kMaxLongNameSize = 10240;    // and larger name.c9s
+constexpr size_t kMaxSymlinkTarget = 32767 * 4;
+constexpr size_t kMinNodeNameSize = 28;       // shortest B64URL(SIV("")) + ".c9r"
+constexpr size_t kMaxCachedDirs = 1 << 16;
+
+std::string Join(std::string_view dir, std::string_view name) {
+  std::string out(dir);
+  out += '/';
+  out += name;
+  return out;
+}
+
+// Reads a small plain file whole; Errc::kCorrupt if it exceeds `max_size`.
+Result<std::string> ReadPlainFile(const std::string& path, size_t max_size) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, "open " + path);
+  std::string content(max_size + 1, '\0');
+  size_t got = 0;
+  while (got < content.size()) {
+    const ssize_t n = read(fd, content.data() + got, content.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      close(fd);
+      return Status::FromErrno(err, "read " + path);
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  close(fd);
+  if (got > max_size) return Status(Errc::kCorrupt, path + " is larger than " + std::to_string(max_size) + " bytes");
+  content.resize(got);
+  return content;
+}
+
+// Writes `content` to a new file `path` (O_EXCL) and fsyncs it when asked.
+Status WritePlainFile(const std::string& path, std::string_view content, bool sync,
+                      uint32_t mode = 0644) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return Status::FromErrno(errno, "create " + path);
+  size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      close(fd);
+      unlink(path.c_str());
+      return Status::FromErrno(err, "write " + path);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (sync && fsync(fd) != 0) {
+    const int err = errno;
+    close(fd);
+    return Status::FromErrno(err, "fsync " + path);
+  }
+  if (close(fd) != 0) return Status::FromErrno(errno, "close " + path);
+  return Status::Ok();
+}
+
+// Replaces `path` atomically with `content` (temporary file, fsync, rename).
+Status ReplacePlainFile(const std::string& path, std::string_view content) {
+  const std::string tmp = path + ".tmp";
+  unlink(tmp.c_str());
+  Status s = WritePlainFile(tmp, content, /*sync=*/true);
+  if (!s.ok()) return s;
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    unlink(tmp.c_str());
+    return Status::FromErrno(err, "rename " + tmp);
+  }
+  return Status::Ok();
+}
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
+
+Status RemoveAll(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+  if (ec) return Status::FromErrno(ec.value(), "remove " + path);
+  return Status::Ok();
+}
+
+Result<std::string> NewDirectoryId() {
+  std::array<uint8_t, 16> b{};
+  Status s = RandomBytes(b);
+  if (!s.ok()) return s;
+  b[6] = (b[6] & 0x0f) | 0x40;  // version 4
+  b[8] = (b[8] & 0x3f) | 0x80;  // RFC 4122 variant
+  const std::string hex = EncodeHex(b);
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20);
+}
+
+bool LooksLikeNode(std::string_view entry_name) {
+  return entry_name.size() >= kMinNodeNameSize &&
+         (entry_name.ends_with(kNodeSuffix) || entry_name.ends_with(kShortenedSuffix));
+}
+
+std::string NotFoundMessage(std::string_view name) {
+  return "\"" + std::string(name) + "\" not found";
+}
+
+}  // namespace
+
+Status ValidateName(std::string_view name) {
+  if (name.empty()) return Status(Errc::kInvalidArgument, "empty name");
+  if (name == "." || name == "..") {
+    return Status(Errc::kInvalidArgument, "\"" + std::string(name) + "\" is not a valid name");
+  }
+  if (name.find('/') != std::string_view::npos || name.find('\0') != std::string_view::npos) {
+    return Status(Errc::kInvalidArgument, "a name may not contain '/' or NUL");
+  }
+  if (name.size() > kMaxLongNameSize) return Status(Errc::kNameTooLong, "name too long");
+  return Status::Ok();
+}
+
+Vault::Vault(std::string path, VaultConfig config, MasterKey key, bool read_only)
+    : path_(std::move(path)),
+      config_(std::move(config)),
+      key_(std::move(key)),
+      read_only_(read_only),
+      cryptor_(MakeContentCryptor(config_.cipher_combo, key_)),
+      names_(key_, config_.shortening_threshold) {}
+
+Vault::~Vault() = default;
+
+Status Vault::Create(const std::string& path, std::string_view password,
+                     const CreateOptions& options) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) {
+    if (!std::filesystem::is_directory(path, ec)) {
+      return Status(Errc::kExists, path + " exists and is not a directory");
+    }
+    if (!std::filesystem::is_empty(path, ec)) {
+      return Status(Errc::kExists, path + " is not empty; choose a new or empty directory");
+    }
+  } else if (!std::filesystem::create_directories(path, ec) && ec) {
+    return Status::FromErrno(ec.value(), "create " + path);
+  }
+
+  auto key = MasterKey::Generate();
+  if (!key.ok()) return key.status();
+  auto masterkey_json = WrapMasterKeyFile(*key, password, options.scrypt);
+  if (!masterkey_json.ok()) return masterkey_json.status();
+  auto jti = NewDirectoryId();
+  if (!jti.ok()) return jti.status();
+  VaultConfig config;
+  config.cipher_combo = options.cipher_combo;
+  config.shortening_threshold = options.shortening_threshold;
+  config.jti = *jti;
+  auto token = SignVaultConfig(config, key->raw());
+  if (!token.ok()) return token.status();
+
+  Status s = WritePlainFile(Join(path, kMasterkeyFile), *masterkey_json, true);
+  if (s.ok()) s = WritePlainFile(Join(path, kConfigFile), *token, true);
+  if (!s.ok()) return s;
+
+  // The root directory: its content directory and its (empty) id backup.
+  const NameCipher names(*key, config.shortening_threshold);
+  const auto cryptor = MakeContentCryptor(config.cipher_combo, *key);
+  auto root = names.ContentDirPath("");
+  if (!root.ok()) return root.status();
+  const std::string root_path = Join(path, *root);
+  std::filesystem::create_directories(root_path, ec);
+  if (ec) return Status::FromErrno(ec.value(), "create " + root_path);
+  return WriteSmallEncryptedFile(*cryptor, Join(root_path, kDirIdBackupFile), "",
+                                 /*final_empty_chunk=*/true);
+}
+
+Result<std::unique_ptr<Vault>> Vault::Open(const std::string& path, std::string_view password,
+                                           const OpenOptions& options) {
+  auto token = ReadPlainFile(Join(path, kConfigFile), 64 * 1024);
+  if (!token.ok()) {
+    if (token.status().code() == Errc::kNotFound) {
+      return Status(Errc::kNotAVault, path + " is not a Cryptomator vault (no vault.cryptomator)");
+    }
+    return token.status();
+  }
+  auto kid = ReadVaultConfigKeyId(*token);
+  if (!kid.ok()) return kid.status();
+  if (*kid != "masterkeyfile:masterkey.cryptomator") {
+    Log(LogLevel::kWarning, "vault.cryptomator names key \"" + *kid +
+                                "\"; using masterkey.cryptomator as Cryptomator does");
+  }
+  auto masterkey_json = ReadPlainFile(Join(path, kMasterkeyFile), 64 * 1024);
+  if (!masterkey_json.ok()) {
+    if (masterkey_json.status().code() == Errc::kNotFound) {
+      return Status(Errc::kNotAVault, path + " has no masterkey.cryptomator");
+    }
+    return masterkey_json.status();
+  }
+  auto key = UnlockMasterKeyFile(*masterkey_json, password);
+  if (!key.ok()) return key.status();
+  auto config = VerifyVaultConfig(*token, key->raw());
+  if (!config.ok()) return config.status();
+
+  std::unique_ptr<Vault> vault(
+      new Vault(path, std::move(config).value(), std::move(key).value(), options.read_only));
+  auto root = vault->names_.ContentDirPath("");
+  if (!root.ok()) return root.status();
+  vault->root_ = {"", Join(path, *root)};
+  struct stat st;
+  if (stat(vault->root_.content_path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Status(Errc::kNotAVault, path + " has no root directory (" + *root +
+                                        "): the vault is damaged");
+  }
+  return vault;
+}
+
+Status Vault::ChangePassword(const std::string& path, std::string_view old_password,
+                             std::string_view new_password) {
+  const std::string file = Join(path, kMasterkeyFile);
+  auto old_json = ReadPlainFile(file, 64 * 1024);
+  if (!old_json.ok()) {
+    if (old_json.status().code() == Errc::kNotFound) {
+      return Status(Errc::kNotAVault, path + " has no masterkey.cryptomator");
+    }
+    return old_json.status();
+  }
+  auto key = UnlockMasterKeyFile(*old_json, old_password);
+  if (!key.ok()) return key.status();
+  auto token = ReadPlainFile(Join(path, kConfigFile), 64 * 1024);
+  if (!token.ok()) return token.status();
+  auto config = VerifyVaultConfig(*token, key->raw());
+  if (!config.ok()) return config.status();
+  auto new_json = WrapMasterKeyFile(*key, new_password);
+  if (!new_json.ok()) return new_json.status();
+
+  // Backup named like Cryptomator's: <file>.<first 4 bytes of SHA-256, hex>.bkup
+  const Sha256Digest digest = Sha256(AsBytes(*old_json));
+  std::string tag = EncodeHex(std::span(digest).first(4));
+  for (char& c : tag) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  const std::string backup = file + "." + tag + ".bkup";
+  unlink(backup.c_str());
+  Status s = WritePlainFile(backup, *old_json, true);
+  if (!s.ok()) return s;
+  return ReplacePlainFile(file, *new_json);
+}
+
+Status Vault::CheckWritable() const {
+  if (read_only_) return Status(Errc::kReadOnly, "the vault is open read-only");
+  return Status::Ok();
+}
+
+Result<DirRef> Vault::Directory(std::string_view dir_id) const {
+  if (dir_id.empty()) return root_;
+  std::string content_path;
+  {
+    std::lock_guard lock(cache_mutex_);
+    auto it = content_path_cache_.find(std::string(dir_id));
+    if (it != content_path_cache_.end()) content_path = it->second;
+  }
+  if (content_path.empty()) {
+    auto relative = names_.ContentDirPath(dir_id);
+    if (!relative.ok()) return relative.status();
+    content_path = Join(path_, *relative);
+    std::lock_guard lock(cache_mutex_);
+    if (content_path_cache_.size() >= kMaxCachedDirs) content_path_cache_.clear();
+    content_path_cache_.emplace(dir_id, content_path);
+  }
+  struct stat st;
+  if (stat(content_path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Status(Errc::kNotFound, "directory " + std::string(dir_id) + " no longer exists");
+  }
+  return DirRef{std::string(dir_id), std::move(content_path)};
+}
+
+Status Vault::StatInto(const std::string& path, NodeKind kind, Attributes& attr) const {
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) return Status::FromErrno(errno, "stat " + path);
+  attr.kind = kind;
+  attr.fileid = st.st_ino;
+  attr.device = st.st_dev;
+  attr.mode = st.st_mode & 07777;
+  attr.uid = st.st_uid;
+  attr.gid = st.st_gid;
+  attr.atime = st.st_atim;
+  attr.mtime = st.st_mtim;
+  attr.ctime = st.st_ctim;
+  attr.disk_usage = static_cast<uint64_t>(st.st_blocks) * 512;
+  if (kind == NodeKind::kDirectory) {
+    attr.size = static_cast<uint64_t>(st.st_size);
+    // Child dirs and symlinks are node directories inside the content
+    // directory, so this never undercounts subdirectories (find relies on it).
+    attr.nlink = static_cast<uint32_t>(st.st_nlink);
+  } else {
+    // Cryptomator shows an impossible size as 0; reading it reports the error.
+    attr.size = cryptor_->CleartextSize(static_cast<uint64_t>(st.st_size)).value_or(0);
+    attr.nlink = 1;
+  }
+  return Status::Ok();
+}
+
+Result<Entry> Vault::RootEntry() const {
+  Entry entry;
+  entry.node_path = entry.data_path = root_.content_path;
+  Status s = StatInto(entry.data_path, NodeKind::kDirectory, entry.attr);
+  if (!s.ok()) return s;
+  return entry;
+}
+
+Result<Entry> Vault::LoadNode(const DirRef& dir, const std::string& node_name, std::string name,
+                              bool shortened) const {
+  Entry entry;
+  entry.name = std::move(name);
+  entry.parent_id = dir.id;
+  entry.node_path = Join(dir.content_path, node_name);
+  entry.shortened = shortened;
+  struct stat st;
+  if (lstat(entry.node_path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return Status(Errc::kNotFound, NotFoundMessage(entry.name));
+    return Status::FromErrno(errno, "stat " + entry.node_path);
+  }
+  NodeKind kind;
+  if (S_ISREG(st.st_mode) && !shortened) {
+    kind = NodeKind::kFile;
+    entry.data_path = entry.node_path;
+  } else if (S_ISDIR(st.st_mode)) {
+    auto dir_id = ReadPlainFile(Join(entry.node_path, kDirFile), kMaxDirIdSize);
+    if (dir_id.ok()) {
+      if (dir_id->empty()) {
+        return Status(Errc::kCorrupt, entry.node_path + "/dir.c9r is empty");
+      }
+      auto content = Directory(*dir_id);
+      if (!content.ok()) {
+        // A directory whose content directory is gone is hidden (spec §5.5).
+        Log(LogLevel::kDebug, "hiding " + entry.node_path + ": its content directory is missing");
+        return Status(Errc::kNotFound, NotFoundMessage(entry.name));
+      }
+      kind = NodeKind::kDirectory;
+      entry.dir_id = std::move(dir_id).value();
+      entry.data_path = content->content_path;
+      RememberParent(entry.dir_id, dir.id);
+    } else if (dir_id.status().code() != Errc::kNotFound) {
+      return dir_id.status();
+    } else if (Exists(Join(entry.node_path, kSymlinkFile))) {
+      kind = NodeKind::kSymlink;
+      entry.data_path = Join(entry.node_path, kSymlinkFile);
+    } else if (shortened && Exists(Join(entry.node_path, kContentsFile))) {
+      kind = NodeKind::kFile;
+      entry.data_path = Join(entry.node_path, kContentsFile);
+    } else {
+      return Status(Errc::kCorrupt, entry.node_path + " is a broken node (no dir.c9r, "
+                                                      "symlink.c9r or contents.c9r)");
+    }
+  } else {
+    return Status(Errc::kCorrupt, entry.node_path + " is neither a file nor a node directory");
+  }
+  Status s = StatInto(entry.data_path, kind, entry.attr);
+  if (!s.ok()) return s;
+  return entry;
+}
+
+Result<Entry> Vault::LookupExact(const DirRef& dir, std::string_view name) const {
+  auto ciphertext_name = names_.EncryptName(name, dir.id);
+  if (!ciphertext_name.ok()) return ciphertext_name.status();
+  const bool shortened = names_.NeedsShortening(*ciphertext_name);
+  return LoadNode(dir, names_.NodeName(*ciphertext_name), std::string(name), shortened);
+}
+
+Result<Entry> Vault::Lookup(const DirRef& dir, std::string_view name) const {
+  Status valid = ValidateName(name);
+  if (!valid.ok()) return valid;
+  auto exact = LookupExact(dir, name);
+  if (exact.ok() || exact.status().code() != Errc::kNotFound) return exact;
+  const std::string nfc = NormalizeNfc(name);
+  if (nfc == name) return exact;
+  return LookupExact(dir, nfc);
+}
+
+Result<std::string> Vault::DecryptNodeName(const DirRef& dir, const std::string& entry_name) const {
+  if (entry_name.ends_with(kShortenedSuffix)) {
+    auto long_name = ReadPlainFile(Join(Join(dir.content_path, entry_name), kLongNameFile),
+                                   kMaxLongNameSize);
+    if (!long_name.ok()) return long_name.status();
+    // A name.c9s that does not hash to its node could never be looked up.
+    if (NameCipher::ShortenedName(*long_name) != entry_name) {
+      return Status(Errc::kCorrupt, entry_name + "/name.c9s does not match its node");
+    }
+    return names_.DecryptName(*long_name, dir.id);
+  }
+  return names_.DecryptName(entry_name, dir.id);
+}
+
+Result<std::vector<Entry>> Vault::List(const DirRef& dir) const {
+  DIR* d = opendir(dir.content_path.c_str());
+  if (d == nullptr) {
+    if (errno == ENOENT) return Status(Errc::kNotFound, "directory no longer exists");
+    return Status::FromErrno(errno, "list " + dir.content_path);
+  }
+  std::vector<std::string> names;
+  while (const dirent* e = readdir(d)) names.emplace_back(e->d_name);
+  closedir(d);
+
+  std::vector<Entry> entries;
+  entries.reserve(names.size());
+  for (const std::string& entry_name : names) {
+    if (!LooksLikeNode(entry_name)) continue;
+    auto name = DecryptNodeName(dir, entry_name);
+    if (!name.ok()) {
+      // Sync-conflict copies, foreign files and nodes of other directories.
+      Log(LogLevel::kDebug, "skipping " + Join(dir.content_path, entry_name) + ": " +
+                                name.status().message());
+      continue;
+    }
+    auto entry = LoadNode(dir, entry_name, std::move(name).value(),
+                          entry_name.ends_with(kShortenedSuffix));
+    if (!entry.ok()) {
+      if (entry.status().code() != Errc::kNotFound) {
+        Log(LogLevel::kWarning, "skipping " + Join(dir.content_path, entry_name) + ": " +
+                                    entry.status().message());
+      }
+      continue;
+    }
+    entries.push_back(std::move(entry).value());
+  }
+  return entries;
+}
+
+Status Vault::Refresh(Entry& entry) const { return StatInto(entry.data_path, entry.kind(), entry.attr); }
+
+void Vault::RememberParent(const std::string& dir_id, const std::string& parent_id) const {
+  std::lock_guard lock(cache_mutex_);
+  parent_of_[dir_id] = parent_id;
+}
+
+Status Vault::IndexAllDirectories() const {
+  std::deque<DirRef> queue{root_};
+  while (!queue.empty()) {
+    DirRef dir = std::move(queue.front());
+    queue.pop_front();
+    auto entries = List(dir);  // remembers every child directory's parent
+    if (!entries.ok()) continue;
+    for (const Entry& e : *entries) {
+      if (e.kind() == NodeKind::kDirectory) queue.push_back(e.AsDir());
+    }
+  }
+  return Status::Ok();
+}
+
+Result<DirRef> Vault::Parent(const DirRef& dir) const {
+  if (dir.id.empty()) return root_;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::optional<std::string> parent;
+    {
+      std::lock_guard lock(cache_mutex_);
+      auto it = parent_of_.find(dir.id);
+      if (it != parent_of_.end()) parent = it->second;
+    }
+    if (parent) return Directory(*parent);
+    if (attempt == 0) {
+      Status s = IndexAllDirectories();
+      if (!s.ok()) return s;
+    }
+  }
+  return Status(Errc::kNotFound, "directory " + dir.id + " is not in the tree");
+}
+
+bool Vault::IsSameOrAncestor(const std::string& ancestor_id, const std::string& dir_id) const {
+  if (ancestor_id.empty()) return true;
+  std::string current = dir_id;
+  for (size_t depth = 0; depth < 100000 && !current.empty(); ++depth) {
+    if (current == ancestor_id) return true;
+    auto dir = Directory(current);
+    if (!dir.ok()) return false;
+    auto parent = Parent(*dir);
+    if (!parent.ok()) return false;
+    current = parent->id;
+  }
+  return false;
+}
+
+Result<Entry> Vault::ResolvePath(std::string_view path) const {
+  auto root = RootEntry();
+  if (!root.ok()) return root;
+  Entry current = std::move(root).value();
+  size_t pos = 0;
+  while (pos <= path.size()) {
+    const size_t slash = path.find('/', pos);
+    const std::string_view component =
+        path.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
+    pos = slash == std::string_view::npos ? path.size() + 1 : slash + 1;
+    if (component.empty() || component == ".") continue;
+    if (current.kind() != NodeKind::kDirectory) {
+      return Status(Errc::kNotDirectory, "\"" + current.name + "\" is not a directory");
+    }
+    if (component == "..") {
+      auto parent = Parent(current.AsDir());
+      if (!parent.ok()) return parent.status();
+      Entry up;
+      up.dir_id = parent->id;
+      up.node_path = up.data_path = parent->content_path;
+      Status s = StatInto(up.data_path, NodeKind::kDirectory, up.attr);
+      if (!s.ok()) return s;
+      current = std::move(up);
+      continue;
+    }
+    auto next = Lookup(current.AsDir(), component);
+    if (!next.ok()) return next;
+    current = std::move(next).value();
+  }
+  return current;
+}
+
+Result<std::pair<DirRef, std::string>> Vault::ResolveParent(std::string_view path) const {
+  while (path.ends_with('/')) path.remove_suffix(1);
+  const size_t slash = path.rfind('/');
+  const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
+  const std::string_view parent = slash == std::string_view::npos ? "" : path.substr(0, slash);
+  Status valid = ValidateName(name);
+  if (!valid.ok()) return valid;
+  auto dir = ResolvePath(parent);
+  if (!dir.ok()) return dir.status();
+  if (dir->kind() != NodeKind::kDirectory) {
+    return Status(Errc::kNotDirectory, "\"" + std::string(parent) + "\" is not a directory");
+  }
+  return std::make_pair(dir->AsDir(), std::string(name));
+}
+
+Status Vault::WriteLongName(const std::string& node_dir, std::string_view ciphertext_name) const {
+  return ReplacePlainFile(Join(node_dir, kLongNameFile), ciphertext_name);
+}
+
+Result<Entry> Vault::CreateFile(const DirRef& dir, std::string_view name, uint32_t mode,
+                                bool exclusive) {
+  Status s = CheckWritable();
+  if (s.ok()) s = ValidateName(name);
+  if (!s.ok()) return s;
+  std::lock_guard lock(tree_mutex_);
+  auto existing = Lookup(dir, name);
+  if (existing.ok()) {
+    if (exclusive) return Status(Errc::kExists, "\"" + std::string(name) + "\" already exists");
+    if (existing->kind() == NodeKind::kDirectory) {
+      return Status(Errc::kIsDirectory, "\"" + std::string(name) + "\" is a directory");
+    }
+    return existing;
+  }
+  if (existing.status().code() != Errc::kNotFound) return existing.status();
+
+  const std::string nfc = NormalizeNfc(name);
+  auto ciphertext_name = names_.EncryptName(nfc, dir.id);
+  if (!ciphertext_name.ok()) return ciphertext_name.status();
+  const bool shortened = names_.NeedsShortening(*ciphertext_name);
+  const std::string node_name = names_.NodeName(*ciphertext_name);
+  const std::string node_path = Join(dir.content_path, node_name);
+  if (!shortened) {
+    auto file = EncryptedFile::Create(*cryptor_, node_path, mode & 07777);
+    if (!file.ok()) return file.status();
+  } else {
+    // mkdir is the atomic existence check; name.c9s last, so a crash leaves
+    // an invisible node rather than a misnamed one.
+    if (mkdir(node_path.c_str(), 0755) != 0) return Status::FromErrno(errno, "create " + node_path);
+    auto file = EncryptedFile::Create(*cryptor_, Join(node_path, kContentsFile), mode & 07777);
+    s = file.ok() ? WriteLongName(node_path, *ciphertext_name) : file.status();
+    if (!s.ok()) {
+      (void)RemoveAll(node_path);
+      return s;
+    }
+  }
+  return LoadNode(dir, node_name, nfc, shortened);
+}
+
+Result<Entry> Vault::MakeDirectory(const DirRef& dir, std::string_view name, uint32_t mode) {
+  Status s = CheckWritable();
+  if (s.ok()) s = ValidateName(name);
+  if (!s.ok()) return s;
+  std::lock_guard lock(tree_mutex_);
+  auto existing = Lookup(dir, name);
+  if (existing.ok()) return Status(Errc::kExists, "\"" + std::string(name) + "\" already exists");
+  if (existing.status().code() != Errc::kNotFound) return existing.status();
+
+  const std::string nfc = NormalizeNfc(name);
+  auto ciphertext_name = names_.EncryptName(nfc, dir.id);
+  if (!ciphertext_name.ok()) return ciphertext_name.status();
+  const bool shortened = names_.NeedsShortening(*ciphertext_name);
+  const std::string node_name = names_.NodeName(*ciphertext_name);
+  const std::string node_path = Join(dir.content_path, node_name);
+  auto dir_id = NewDirectoryId();
+  if (!dir_id.ok()) return dir_id.status();
+  auto content_relative = names_.ContentDirPath(*dir_id);
+  if (!content_relative.ok()) return content_relative.status();
+  const std::string content_path = Join(path_, *content_relative);
+
+  // Cryptomator's order (spec §9): node, dir.c9r, content directory,
+  // dirid.c9r, name.c9s; undo dir.c9r if any later step fails.
+  if (mkdir(node_path.c_str(), 0755) != 0) return Status::FromErrno(errno, "create " + node_path);
+  s = WritePlainFile(Join(node_path, kDirFile), *dir_id, false);
+  if (!s.ok()) {
+    rmdir(node_path.c_str());
+    return s;
+  }
+  const std::string bucket = content_path.substr(0, content_path.rfind('/'));
+  if (mkdir(bucket.c_str(), 0755) != 0 && errno != EEXIST) {
+    s = Status::FromErrno(errno, "create " + bucket);
+  } else if (mkdir(content_path.c_str(), 0700) != 0) {
+    s = Status::FromErrno(errno, "create " + content_path);
+  } else {
+    s = WriteSmallEncryptedFile(*cryptor_, Join(content_path, kDirIdBackupFile), *dir_id,
+                                /*final_empty_chunk=*/true);
+    if (s.ok() && chmod(content_path.c_str(), mode & 07777) != 0) {
+      s = Status::FromErrno(errno, "chmod " + content_path);
+    }
+    if (s.ok() && shortened) s = WriteLongName(node_path, *ciphertext_name);
+    if (!s.ok()) (void)RemoveAll(content_path);
+  }
+  if (!s.ok()) {
+    (void)RemoveAll(node_path);
+    return s;
+  }
+  return LoadNode(dir, node_name, nfc, shortened);
+}
+
+Result<Entry> Vault::MakeSymlink(const DirRef& dir, std::string_view name,
+                                 std::string_view target) {
+  Status s = CheckWritable();
+  if (s.ok()) s = ValidateName(name);
+  if (!s.ok()) return s;
+  if (target.empty()) return Status(Errc::kInvalidArgument, "a symlink target may not be empty");
+  if (target.size() > kMaxSymlinkTarget) return Status(Errc::kNameTooLong, "symlink target too long");
+  std::lock_guard lock(tree_mutex_);
+  auto existing = Lookup(dir, name);
+  if (existing.ok()) return Status(Errc::kExists, "\"" + std::string(name) + "\" already exists");
+  if (existing.status().code() != Errc::kNotFound) return existing.status();
+
+  const std::string nfc = NormalizeNfc(name);
+  auto ciphertext_name = names_.EncryptName(nfc, dir.id);
+  if (!ciphertext_name.ok()) return ciphertext_name.status();
+  const bool shortened = names_.NeedsShortening(*ciphertext_name);
+  const std::string node_name = names_.NodeName(*ciphertext_name);
+  const std::string node_path = Join(dir.content_path, node_name);
+  if (mkdir(node_path.c_str(), 0755) != 0) return Status::FromErrno(errno, "create " + node_path);
+  s = WriteSmallEncryptedFile(*cryptor_, Join(node_path, kSymlinkFile), target,
+                              /*final_empty_chunk=*/false);
+  if (s.ok() && shortened) s = WriteLongName(node_path, *ciphertext_name);
+  if (!s.ok()) {
+    (void)RemoveAll(node_path);
+    return s;
+  }
+  return LoadNode(dir, node_name, nfc, shortened);
+}
+
+Result<std::string> Vault::ReadLink(const Entry& entry) const {
+  if (entry.kind() != NodeKind::kSymlink) {
+    return Status(Errc::kInvalidArgument, "\"" + entry.name + "\" is not a symlink");
+  }
+  return ReadSmallEncryptedFile(*cryptor_, entry.data_path, kMaxSymlinkTarget);
+}
+
+Status Vault::RemoveNodeLocked(const Entry& entry) {
+  if (entry.kind() == NodeKind::kFile && !entry.shortened) {
+    if (unlink(entry.node_path.c_str()) != 0) return Status::FromErrno(errno, "remove " + entry.node_path);
+    return Status::Ok();
+  }
+  return RemoveAll(entry.node_path);
+}
+
+Status Vault::Remove(const DirRef& dir, std::string_view name) {
+  Status s = CheckWritable();
+  if (!s.ok()) return s;
+  std::lock_guard lock(tree_mutex_);
+  auto entry = Lookup(dir, name);
+  if (!entry.ok()) return entry.status();
+  if (entry->kind() == NodeKind::kDirectory) {
+    return Status(Errc::kIsDirectory, "\"" + entry->name + "\" is a directory");
+  }
+  return RemoveNodeLocked(*entry);
+}
+
+Status Vault::RemoveDirectoryLocked(const Entry& entry) {
+  // (1) The content directory, if it holds no visible node; whatever else
+  // is in it (dirid.c9r, stray files, hidden broken nodes) goes with it.
+  const DirRef self = entry.AsDir();
+  DIR* d = opendir(self.content_path.c_str());
+  if (d == nullptr) return Status::FromErrno(errno, "list " + self.content_path);
+  std::vector<std::string> leftovers;
+  while (const dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    leftovers.push_back(name);
+  }
+  closedir(d);
+  for (const std::string& name : leftovers) {
+    if (!LooksLikeNode(name)) continue;
+    auto cleartext = DecryptNodeName(self, name);
+    if (!cleartext.ok()) continue;
+    auto child = LoadNode(self, name, std::move(cleartext).value(), name.ends_with(kShortenedSuffix));
+    if (child.ok() || child.status().code() != Errc::kNotFound) {
+      return Status(Errc::kNotEmpty, "\"" + entry.name + "\" is not empty");
+    }
+  }
+  for (const std::string& name : leftovers) {
+    Status s = RemoveAll(Join(self.content_path, name));
+    if (!s.ok()) return s;
+  }
+  if (rmdir(self.content_path.c_str()) != 0) {
+    if (errno == ENOTEMPTY || errno == EEXIST) {
+      return Status(Errc::kNotEmpty, "\"" + entry.name + "\" is not empty");
+    }
+    return Status::FromErrno(errno, "remove " + self.content_path);
+  }
+  // (2) The node. A crash before this leaves a dir.c9r pointing nowhere,
+  // which listings hide. The shared d/XX level stays (spec §9).
+  {
+    std::lock_guard lock(cache_mutex_);
+    parent_of_.erase(entry.dir_id);
+    content_path_cache_.erase(entry.dir_id);
+  }
+  return RemoveAll(entry.node_path);
+}
+
+Status Vault::RemoveDirectory(const DirRef& dir, std::string_view name) {
+  Status s = CheckWritable();
+  if (!s.ok()) return s;
+  std::lock_guard lock(tree_mutex_);
+  auto entry = Lookup(dir, name);
+  if (!entry.ok()) return entry.status();
+  if (entry->kind() != NodeKind::kDirectory) {
+    return Status(Errc::kNotDirectory, "\"" + entry->name + "\" is not a directory");
+  }
+  return RemoveDirectoryLocked(*entry);
+}
+
+Status Vault::Rename(const DirRef& from, std::string_view from_name, const DirRef& to,
+                     std::string_view to_name) {
+  Status s = CheckWritable();
+  if (s.ok()) s = ValidateName(from_name);
+  if (s.ok()) s = ValidateName(to_name);
+  if (!s.ok()) return s;
+  std::lock_guard lock(tree_mutex_);
+  auto source = Lookup(from, from_name);
+  if (!source.ok()) return source.status();
+  const Entry& src = *source;
+
+  const std::string nfc = NormalizeNfc(to_name);
+  auto ciphertext_name = names_.EncryptName(nfc, to.id);
+  if (!ciphertext_name.ok()) return ciphertext_name.status();
+  const bool shortened = names_.NeedsShortening(*ciphertext_name);
+  const std::string node_name = names_.NodeName(*ciphertext_name);
+  const std::string node_path = Join(to.content_path, node_name);
+  if (node_path == src.node_path) return Status::Ok();  // renamed onto itself
+
+  if (src.kind() == NodeKind::kDirectory && IsSameOrAncestor(src.dir_id, to.id)) {
+    return Status(Errc::kInvalidArgument,
+                  "cannot move \"" + src.name + "\" into itself or one of its subdirectories");
+  }
+  auto target = LoadNode(to, node_name, nfc, shortened);
+  if (!target.ok() && target.status().code() != Errc::kNotFound) return target.status();
+  if (target.ok()) {
+    const Entry& dst = *target;
+    if (src.kind() == NodeKind::kDirectory) {
+      if (dst.kind() != NodeKind::kDirectory) {
+        return Status(Errc::kNotDirectory, "\"" + dst.name + "\" is not a directory");
+      }
+      s = RemoveDirectoryLocked(dst);  // fails unless empty
+    } else if (dst.kind() == NodeKind::kDirectory) {
+      return Status(Errc::kIsDirectory, "\"" + dst.name + "\" is a directory");
+    } else if (!(src.kind() == NodeKind::kFile && dst.kind() == NodeKind::kFile)) {
+      s = RemoveNodeLocked(dst);  // kinds differ: no atomic replace exists
+    }
+    if (!s.ok()) return s;
+  }
+
+  if (src.kind() == NodeKind::kFile) {
+    // Target name first, then the one atomic rename of the ciphertext,
+    // then the old node directory (spec §9).
+    std::string data_target = node_path;
+    if (shortened) {
+      if (mkdir(node_path.c_str(), 0755) != 0 && errno != EEXIST) {
+        return Status::FromErrno(errno, "create " + node_path);
+      }
+      s = WriteLongName(node_path, *ciphertext_name);
+      if (!s.ok()) return s;
+      data_target = Join(node_path, kContentsFile);
+    }
+    if (rename(src.data_path.c_str(), data_target.c_str()) != 0) {
+      return Status::FromErrno(errno, "rename " + src.data_path);
+    }
+    if (src.shortened) return RemoveAll(src.node_path);
+    return Status::Ok();
+  }
+
+  // Directories and symlinks: the node directory moves in one rename; the
+  // new long name is staged inside it first and switched in after.
+  const std::string staged = Join(src.node_path, "name.c9s.new");
+  if (shortened) {
+    unlink(staged.c_str());
+    s = WritePlainFile(staged, *ciphertext_name, true);
+    if (!s.ok()) return s;
+  }
+  if (rename(src.node_path.c_str(), node_path.c_str()) != 0) {
+    const int err = errno;
+    if (shortened) unlink(staged.c_str());
+    return Status::FromErrno(err, "rename " + src.node_path);
+  }
+  const std::string long_name = Join(node_path, kLongNameFile);
+  if (shortened) {
+    if (rename(Join(node_path, "name.c9s.new").c_str(), long_name.c_str()) != 0) {
+      return Status::FromErrno(errno, "rename " + long_name);
+    }
+  } else if (unlink(long_name.c_str()) != 0 && errno != ENOENT) {
+    return Status::FromErrno(errno, "remove " + long_name);
+  }
+  if (src.kind() == NodeKind::kDirectory) RememberParent(src.dir_id, to.id);
+  return Status::Ok();
+}
+
+Status Vault::SetMode(const Entry& entry, uint32_t mode) {
+  Status s = CheckWritable();
+  if (!s.ok()) return s;
+  if (chmod(entry.data_path.c_str(), mode & 07777) != 0) {
+    return Status::FromErrno(errno, "chmod " + entry.data_path);
+  }
+  return Status::Ok();
+}
+
+Status Vault::SetTimes(const Entry& entry, std::optional<timespec> atime,
+                       std::optional<timespec> mtime) {
+  Status s = CheckWritable();
+  if (!s.ok()) return s;
+  timespec times[2];
+  times[0] = atime.value_or(timespec{0, UTIME_OMIT});
+  times[1] = mtime.value_or(timespec{0, UTIME_OMIT});
+  if (utimensat(AT_FDCWD, entry.data_path.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
+    return Status::FromErrno(errno, "set times of " + entry.data_path);
+  }
+  return Status::Ok();
+}
+
+Result<std::shared_ptr<EncryptedFile>> Vault::OpenFile(const Entry& entry) {
+  if (entry.kind() != NodeKind::kFile) {
+    return Status(entry.kind() == NodeKind::kDirectory ? Errc::kIsDirectory : Errc::kInvalidArgument,
+                  "\"" + entry.name + "\" is not a regular file");
+  }
+  struct stat st;
+  if (stat(entry.data_path.c_str(), &st) != 0) return Status::FromErrno(errno, "open " + entry.data_path);
+  const std::string key = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+  std::lock_guard lock(files_mutex_);
+  if (auto it = open_files_.find(key); it != open_files_.end()) {
+    if (auto file = it->second.lock()) return file;
+  }
+  auto mode = read_only_ ? EncryptedFile::Mode::kReadOnly : EncryptedFile::Mode::kReadWrite;
+  auto file = EncryptedFile::Open(*cryptor_, entry.data_path, mode);
+  if (!file.ok() && file.status().code() == Errc::kPermission && !read_only_) {
+    file = EncryptedFile::Open(*cryptor_, entry.data_path, EncryptedFile::Mode::kReadOnly);
+  }
+  if (!file.ok()) return file.status();
+  std::shared_ptr<EncryptedFile> shared = std::move(file).value();
+  if (open_files_.size() > 1024) {
+    std::erase_if(open_files_, [](const auto& kv) { return kv.second.expired(); });
+  }
+  open_files_[key] = shared;
+  return shared;
+}
+
+}  // namespace vaultcore
