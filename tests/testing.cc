@@ -56,7 +56,7 @@ TempDir::~TempDir() {
 }
 
 std::filesystem::path CopyFixtureVault(const std::string& name, const TempDir& dir) {
-  const auto target = dir.path() / name;
+  auto target = dir.path() / name;
   std::filesystem::copy(FixturesDir() / "vaults" / name, target,
                         std::filesystem::copy_options::recursive);
   // Fixture files are read-only in CI; the copy must be writable.

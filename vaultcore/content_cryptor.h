@@ -39,9 +39,9 @@ class ContentCryptor {
   virtual ~ContentCryptor() = default;
 
   virtual CipherCombo combo() const = 0;
-  virtual size_t header_size() const = 0;      // 68 (GCM) or 88 (CTRMAC)
-  virtual size_t nonce_size() const = 0;       // header and chunk nonce: 12 or 16
-  virtual size_t chunk_overhead() const = 0;   // 28 or 48 bytes per chunk
+  virtual size_t header_size() const = 0;     // 68 (GCM) or 88 (CTRMAC)
+  virtual size_t nonce_size() const = 0;      // header and chunk nonce: 12 or 16
+  virtual size_t chunk_overhead() const = 0;  // 28 or 48 bytes per chunk
   size_t ciphertext_chunk_size() const { return kCleartextChunkSize + chunk_overhead(); }
 
   uint64_t CiphertextSize(uint64_t cleartext_size) const;

@@ -39,6 +39,13 @@ Status OpenSslError(std::string_view what) {
 
 int Len(size_t n) { return static_cast<int>(n); }
 
+// OpenSSL's SIV takes a null input pointer as "finish", not as an empty
+// associated-data element: give empty spans a real address.
+const uint8_t* NonNull(std::span<const uint8_t> bytes) {
+  static const uint8_t kEmpty = 0;
+  return bytes.data() != nullptr ? bytes.data() : &kEmpty;
+}
+
 // Fetched once: fetching is expensive and the objects are immutable.
 EVP_MAC* FetchedMac(const char* name) {
   static EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
@@ -68,8 +75,8 @@ Status Scrypt(std::span<const uint8_t> password, std::span<const uint8_t> salt, 
               uint32_t r, uint32_t p, std::span<uint8_t> out) {
   // OpenSSL's default cap is 32 MiB, just too little for N = 2^15, r = 8.
   const uint64_t needed = 128ull * r * (n + 2) + 128ull * r * p + (1u << 20);
-  if (EVP_PBE_scrypt(reinterpret_cast<const char*>(password.data()), password.size(),
-                     salt.data(), salt.size(), n, r, p, needed, out.data(), out.size()) != 1) {
+  if (EVP_PBE_scrypt(reinterpret_cast<const char*>(password.data()), password.size(), salt.data(),
+                     salt.size(), n, r, p, needed, out.data(), out.size()) != 1) {
     return OpenSslError("scrypt");
   }
   return Status::Ok();
@@ -156,15 +163,17 @@ struct AesSiv::Impl {
 };
 
 AesSiv::AesSiv(std::span<const uint8_t> key) : key_(key), impl_(new Impl) {
-  impl_->cipher = EVP_CIPHER_fetch(nullptr, "AES-256-SIV", nullptr);
+  const std::string name = "AES-" + std::to_string(key.size() * 4) + "-SIV";
+  impl_->cipher = EVP_CIPHER_fetch(nullptr, name.c_str(), nullptr);
   impl_->encrypt_template = EVP_CIPHER_CTX_new();
   impl_->decrypt_template = EVP_CIPHER_CTX_new();
-  if (impl_->cipher == nullptr || key.size() != 64 ||
-      EVP_EncryptInit_ex2(impl_->encrypt_template, impl_->cipher, key.data(), nullptr,
-                          nullptr) != 1 ||
-      EVP_DecryptInit_ex2(impl_->decrypt_template, impl_->cipher, key.data(), nullptr,
-                          nullptr) != 1) {
-    // Without SIV nothing in a vault can be named: this is a broken build.
+  if (impl_->cipher == nullptr ||
+      EVP_EncryptInit_ex2(impl_->encrypt_template, impl_->cipher, key.data(), nullptr, nullptr) !=
+          1 ||
+      EVP_DecryptInit_ex2(impl_->decrypt_template, impl_->cipher, key.data(), nullptr, nullptr) !=
+          1) {
+    // Without SIV nothing in a vault can be named: a wrong key size is a
+    // programming error, a missing cipher a broken OpenSSL.
     abort();
   }
 }
@@ -179,11 +188,11 @@ AesSiv::~AesSiv() {
 Result<std::array<uint8_t, AesSiv::kTagSize>> AesSiv::S2vOfEmpty(
     std::span<const std::span<const uint8_t>> associated_data) const {
   MacCtxPtr ctx(EVP_MAC_CTX_new(FetchedMac("CMAC")));
-  char cipher_name[] = "AES-256-CBC";
+  std::string cipher_name = "AES-" + std::to_string(key_.size() * 4) + "-CBC";
   OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cipher_name, 0),
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cipher_name.data(), 0),
       OSSL_PARAM_construct_end()};
-  const std::span<const uint8_t> mac_key = key_.first(32);
+  const std::span<const uint8_t> mac_key = key_.first(key_.size() / 2);
   auto cmac = [&](std::span<const uint8_t> data) -> Result<Block> {
     Block out{};
     size_t len = 0;
@@ -224,7 +233,7 @@ Result<Bytes> AesSiv::Encrypt(std::span<const std::span<const uint8_t>> associat
     return OpenSslError("AES-SIV init");
   }
   for (const auto& ad : associated_data) {
-    if (EVP_EncryptUpdate(ctx.get(), nullptr, &len, ad.data(), Len(ad.size())) != 1) {
+    if (EVP_EncryptUpdate(ctx.get(), nullptr, &len, NonNull(ad), Len(ad.size())) != 1) {
       return OpenSslError("AES-SIV associated data");
     }
   }
@@ -259,7 +268,7 @@ Result<Bytes> AesSiv::Decrypt(std::span<const std::span<const uint8_t>> associat
     return OpenSslError("AES-SIV init");
   }
   for (const auto& ad : associated_data) {
-    if (EVP_DecryptUpdate(ctx.get(), nullptr, &len, ad.data(), Len(ad.size())) != 1) {
+    if (EVP_DecryptUpdate(ctx.get(), nullptr, &len, NonNull(ad), Len(ad.size())) != 1) {
       return OpenSslError("AES-SIV associated data");
     }
   }

@@ -40,8 +40,9 @@ Sha256Digest Sha256(std::span<const uint8_t> data);
 // Constant-time equality of two byte strings (false if the lengths differ).
 bool ConstantTimeEquals(std::span<const uint8_t> a, std::span<const uint8_t> b);
 
-// AES-256-SIV (RFC 5297) with a fixed key, reusable from many threads.
-// `key` is in RFC order: S2V (MAC) half first, CTR half second. Output is
+// AES-SIV (RFC 5297) with a fixed key, reusable from many threads. `key`
+// is 32, 48 or 64 bytes (Cryptomator: 64, AES-256) in RFC order: S2V (MAC)
+// half first, CTR half second. Output is
 // V (16 bytes) followed by the ciphertext, as Cryptomator stores it.
 class AesSiv {
  public:

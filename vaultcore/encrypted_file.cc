@@ -3,6 +3,7 @@
 #include "vaultcore/codec.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,7 +37,8 @@ Status PreadFully(int fd, std::span<uint8_t> out, uint64_t offset, const std::st
                   size_t* got) {
   size_t done = 0;
   while (done < out.size()) {
-    const ssize_t n = pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+    const ssize_t n =
+        pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return Status::FromErrno(errno, "read " + path);
@@ -48,10 +50,12 @@ Status PreadFully(int fd, std::span<uint8_t> out, uint64_t offset, const std::st
   return Status::Ok();
 }
 
-Status PwriteFully(int fd, std::span<const uint8_t> data, uint64_t offset, const std::string& path) {
+Status PwriteFully(int fd, std::span<const uint8_t> data, uint64_t offset,
+                   const std::string& path) {
   size_t done = 0;
   while (done < data.size()) {
-    const ssize_t n = pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+    const ssize_t n =
+        pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return Status::FromErrno(errno, "write " + path);
@@ -64,7 +68,22 @@ Status PwriteFully(int fd, std::span<const uint8_t> data, uint64_t offset, const
 }  // namespace
 
 EncryptedFile::EncryptedFile(const ContentCryptor& cryptor, std::string path, int fd, bool writable)
-    : cryptor_(cryptor), path_(std::move(path)), fd_(fd), writable_(writable) {}
+    : cryptor_(cryptor), path_(std::move(path)), fd_(fd), writable_(writable) {
+  // glibc's default rwlock prefers readers: while reads keep overlapping
+  // (several NFS clients streaming one file) a writer would wait forever.
+  // Make waiting writers block new readers. No code path takes the shared
+  // lock twice in one thread, so the non-recursive kind is safe.
+  // (libstdc++'s shared_mutex is a pthread_rwlock_t behind native_handle().)
+#if defined(_GLIBCXX_USE_PTHREAD_RWLOCK_T) && _GLIBCXX_USE_PTHREAD_RWLOCK_T
+  auto* rwlock = static_cast<pthread_rwlock_t*>(mutex_.native_handle());
+  pthread_rwlockattr_t attr;
+  pthread_rwlockattr_init(&attr);
+  pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+  pthread_rwlock_destroy(rwlock);
+  pthread_rwlock_init(rwlock, &attr);
+  pthread_rwlockattr_destroy(&attr);
+#endif
+}
 
 EncryptedFile::~EncryptedFile() { close(fd_); }
 
@@ -179,10 +198,17 @@ Result<size_t> EncryptedFile::Read(uint64_t offset, std::span<uint8_t> out) cons
   Status s = PreadFully(fd_, std::span(ciphertext).first(want), pos, path_, &got);
   if (!s.ok()) return s;
 
+  // GCM decrypts before it checks the tag, so a failed chunk leaves
+  // unauthenticated plaintext in `out`: wipe the whole buffer on failure so
+  // no caller can ever pass it on (spec §7.4, §10.7).
+  auto fail = [&](uint64_t index) {
+    std::memset(out.data(), 0, out.size());
+    return CorruptChunk(index);
+  };
   size_t written = 0;
   for (uint64_t i = first; i <= last; ++i) {
     const size_t at = (i - first) * chunk_ct;
-    if (at >= got || got - at <= cryptor_.chunk_overhead()) return CorruptChunk(i);
+    if (at >= got || got - at <= cryptor_.chunk_overhead()) return fail(i);
     const size_t chunk_len = std::min<size_t>(chunk_ct, got - at);
     const std::span<const uint8_t> chunk(ciphertext.data() + at, chunk_len);
     const size_t plain_len = chunk_len - cryptor_.chunk_overhead();
@@ -192,11 +218,11 @@ Result<size_t> EncryptedFile::Read(uint64_t offset, std::span<uint8_t> out) cons
     if (from == 0 && to == plain_len) {
       // The whole chunk is wanted: decrypt straight into the caller's buffer.
       if (!cryptor_.DecryptChunk(*header_, i, chunk, out.subspan(written, plain_len)).ok()) {
-        return CorruptChunk(i);
+        return fail(i);
       }
     } else {
       std::span<uint8_t> plain = ThreadChunkBuffer();
-      if (!cryptor_.DecryptChunk(*header_, i, chunk, plain).ok()) return CorruptChunk(i);
+      if (!cryptor_.DecryptChunk(*header_, i, chunk, plain).ok()) return fail(i);
       std::memcpy(out.data() + written, plain.data() + from, to - from);
     }
     written += to - from;
@@ -210,9 +236,8 @@ Result<size_t> EncryptedFile::ReadChunk(uint64_t index, uint64_t cleartext_size,
   const size_t plain_len = std::min<uint64_t>(kCleartextChunkSize, cleartext_size - chunk_start);
   std::vector<uint8_t> chunk(plain_len + cryptor_.chunk_overhead());
   size_t got = 0;
-  Status s = PreadFully(fd_, chunk,
-                        cryptor_.header_size() + index * cryptor_.ciphertext_chunk_size(), path_,
-                        &got);
+  Status s = PreadFully(
+      fd_, chunk, cryptor_.header_size() + index * cryptor_.ciphertext_chunk_size(), path_, &got);
   if (!s.ok()) return s;
   if (got != chunk.size() || !cryptor_.DecryptChunk(*header_, index, chunk, out).ok()) {
     return CorruptChunk(index);
@@ -253,12 +278,13 @@ Status EncryptedFile::Rewrite(uint64_t old_size, uint64_t offset, std::span<cons
         if (data_end > chunk_start && offset < chunk_end) {
           const uint64_t from = std::max(offset, chunk_start);
           const uint64_t to = std::min(data_end, chunk_end);
-          std::memcpy(plain.data() + (from - chunk_start), data.data() + (from - offset), to - from);
+          std::memcpy(plain.data() + (from - chunk_start), data.data() + (from - offset),
+                      to - from);
         }
         source = plain.first(len);
       }
-      Status s = cryptor_.EncryptChunk(*header_, i, source,
-                                       std::span(out).subspan(out_len, len + cryptor_.chunk_overhead()));
+      Status s = cryptor_.EncryptChunk(
+          *header_, i, source, std::span(out).subspan(out_len, len + cryptor_.chunk_overhead()));
       if (!s.ok()) return s;
       out_len += len + cryptor_.chunk_overhead();
     }

@@ -64,8 +64,7 @@ Result<MasterKey> UnlockMasterKeyFile(std::string_view json_text, std::string_vi
   auto bytes_field = [&](const char* name) -> std::optional<Bytes> {
     auto it = doc.find(name);
     if (it == doc.end() || !it->is_string()) return std::nullopt;
-    return DecodeBase64(it->get<std::string>(), Base64Alphabet::kStandard,
-                        Base64Padding::kPadded);
+    return DecodeBase64(it->get<std::string>(), Base64Alphabet::kStandard, Base64Padding::kPadded);
   };
   auto int_field = [&](const char* name) -> std::optional<int64_t> {
     auto it = doc.find(name);
@@ -79,19 +78,19 @@ Result<MasterKey> UnlockMasterKeyFile(std::string_view json_text, std::string_vi
   const auto salt = bytes_field("scryptSalt");
   const auto wrapped_enc = bytes_field("primaryMasterKey");
   const auto wrapped_mac = bytes_field("hmacMasterKey");
-  if (!version || !n || !r || !salt || !wrapped_enc || !wrapped_mac) {
+  const auto version_mac = bytes_field("versionMac");
+  if (!version || !n || !r || !salt || !wrapped_enc || !wrapped_mac || !version_mac) {
     return Malformed("a field is missing or not of the right type");
   }
   if (*version == 0) return Malformed("version is 0");
   if (*n <= 1 || (*n & (*n - 1)) != 0) return Malformed("scryptCostParam is not a power of two");
   if (*r <= 0 || *r > 1024) return Malformed("scryptBlockSize out of range");
-  if (128ull * static_cast<uint64_t>(*r) * static_cast<uint64_t>(*n) > kMaxScryptMemory) {
+  if (static_cast<uint64_t>(*n) > kMaxScryptMemory / (128ull * static_cast<uint64_t>(*r))) {
     return Malformed("scrypt parameters would need more than 1 GiB of memory");
   }
   if (salt->empty()) return Malformed("scryptSalt is empty");
 
-  auto kek = DeriveKek(password, *salt,
-                       {static_cast<uint64_t>(*n), static_cast<uint32_t>(*r)});
+  auto kek = DeriveKek(password, *salt, {static_cast<uint64_t>(*n), static_cast<uint32_t>(*r)});
   if (!kek.ok()) return kek.status();
   auto enc = AesKeyUnwrap(kek->span(), *wrapped_enc);
   auto mac = AesKeyUnwrap(kek->span(), *wrapped_mac);

@@ -24,7 +24,7 @@ SecureBytes::SecureBytes(size_t size) : size_(size) {
 }
 
 SecureBytes::SecureBytes(std::span<const uint8_t> bytes) : SecureBytes(bytes.size()) {
-  if (!bytes.empty()) std::memcpy(data_, bytes.data(), bytes.size());
+  if (data_ != nullptr) std::memcpy(data_, bytes.data(), bytes.size());
 }
 
 SecureBytes::~SecureBytes() { Release(); }

@@ -12,7 +12,7 @@ namespace vaultcore {
 class SecureBytes {
  public:
   SecureBytes() = default;
-  explicit SecureBytes(size_t size);  // zero-filled
+  explicit SecureBytes(size_t size);            // zero-filled
   SecureBytes(std::span<const uint8_t> bytes);  // NOLINT: copies into secure memory
   ~SecureBytes();
 

@@ -13,10 +13,10 @@ std::string NormalizeNfc(std::string_view text) {
   if (ascii) return std::string(text);
 
   utf8proc_uint8_t* out = nullptr;
-  const utf8proc_ssize_t len = utf8proc_map(
-      reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
-      static_cast<utf8proc_ssize_t>(text.size()), &out,
-      static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+  const utf8proc_ssize_t len =
+      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
+                   static_cast<utf8proc_ssize_t>(text.size()), &out,
+                   static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
   if (len < 0) return std::string(text);
   std::string result(reinterpret_cast<const char*>(out), static_cast<size_t>(len));
   std::free(out);  // NOLINT: utf8proc allocates with malloc

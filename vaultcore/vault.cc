@@ -25,10 +25,10 @@ constexpr std::string_view kDirIdBackupFile = "dirid.c9r";
 constexpr std::string_view kSymlinkFile = "symlink.c9r";
 constexpr std::string_view kContentsFile = "contents.c9r";
 constexpr std::string_view kLongNameFile = "name.c9s";
-constexpr size_t kMaxDirIdSize = 1000;        // Cryptomator rejects larger dir.c9r
-constexpr size_t kMaxLongNameSize = 10240;    // and larger name.c9s
+constexpr size_t kMaxDirIdSize = 1000;      // Cryptomator rejects larger dir.c9r
+constexpr size_t kMaxLongNameSize = 10240;  // and larger name.c9s
 constexpr size_t kMaxSymlinkTarget = 32767 * 4;
-constexpr size_t kMinNodeNameSize = 28;       // shortest B64URL(SIV("")) + ".c9r"
+constexpr size_t kMinNodeNameSize = 28;  // shortest B64URL(SIV("")) + ".c9r"
 constexpr size_t kMaxCachedDirs = 1 << 16;
 
 std::string Join(std::string_view dir, std::string_view name) {
@@ -56,7 +56,8 @@ Result<std::string> ReadPlainFile(const std::string& path, size_t max_size) {
     got += static_cast<size_t>(n);
   }
   close(fd);
-  if (got > max_size) return Status(Errc::kCorrupt, path + " is larger than " + std::to_string(max_size) + " bytes");
+  if (got > max_size)
+    return Status(Errc::kCorrupt, path + " is larger than " + std::to_string(max_size) + " bytes");
   content.resize(got);
   return content;
 }
@@ -87,16 +88,26 @@ Status WritePlainFile(const std::string& path, std::string_view content, bool sy
   return Status::Ok();
 }
 
-// Replaces `path` atomically with `content` (temporary file, fsync, rename).
-Status ReplacePlainFile(const std::string& path, std::string_view content) {
+// Replaces `path` atomically with `content` (temporary file, rename); with
+// `durable`, the content and the rename reach the disk before it returns.
+Status ReplacePlainFile(const std::string& path, std::string_view content, bool durable) {
   const std::string tmp = path + ".tmp";
   unlink(tmp.c_str());
-  Status s = WritePlainFile(tmp, content, /*sync=*/true);
+  Status s = WritePlainFile(tmp, content, durable);
   if (!s.ok()) return s;
   if (rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     unlink(tmp.c_str());
     return Status::FromErrno(err, "rename " + tmp);
+  }
+  if (!durable) return Status::Ok();
+  // Without this a crash may bring back the old file (for the masterkey: a
+  // password change that silently did not happen).
+  const std::string dir = path.substr(0, path.rfind('/'));
+  const int dir_fd = open(dir.empty() ? "/" : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    fsync(dir_fd);
+    close(dir_fd);
   }
   return Status::Ok();
 }
@@ -129,16 +140,22 @@ bool LooksLikeNode(std::string_view entry_name) {
          (entry_name.ends_with(kNodeSuffix) || entry_name.ends_with(kShortenedSuffix));
 }
 
-std::string NotFoundMessage(std::string_view name) {
-  return "\"" + std::string(name) + "\" not found";
+// `name` in double quotes, for messages.
+std::string Quoted(std::string_view name) {
+  std::string out;
+  out.reserve(name.size() + 2);
+  out.append(1, '"').append(name).append(1, '"');
+  return out;
 }
+
+std::string NotFoundMessage(std::string_view name) { return Quoted(name) + " not found"; }
 
 }  // namespace
 
 Status ValidateName(std::string_view name) {
   if (name.empty()) return Status(Errc::kInvalidArgument, "empty name");
   if (name == "." || name == "..") {
-    return Status(Errc::kInvalidArgument, "\"" + std::string(name) + "\" is not a valid name");
+    return Status(Errc::kInvalidArgument, Quoted(name) + " is not a valid name");
   }
   if (name.find('/') != std::string_view::npos || name.find('\0') != std::string_view::npos) {
     return Status(Errc::kInvalidArgument, "a name may not contain '/' or NUL");
@@ -204,7 +221,7 @@ Result<std::unique_ptr<Vault>> Vault::Open(const std::string& path, std::string_
                                            const OpenOptions& options) {
   auto token = ReadPlainFile(Join(path, kConfigFile), 64 * 1024);
   if (!token.ok()) {
-    if (token.status().code() == Errc::kNotFound) {
+    if (token.status().code() == Errc::kNotFound || token.status().code() == Errc::kNotDirectory) {
       return Status(Errc::kNotAVault, path + " is not a Cryptomator vault (no vault.cryptomator)");
     }
     return token.status();
@@ -234,8 +251,8 @@ Result<std::unique_ptr<Vault>> Vault::Open(const std::string& path, std::string_
   vault->root_ = {"", Join(path, *root)};
   struct stat st;
   if (stat(vault->root_.content_path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return Status(Errc::kNotAVault, path + " has no root directory (" + *root +
-                                        "): the vault is damaged");
+    return Status(Errc::kNotAVault,
+                  path + " has no root directory (" + *root + "): the vault is damaged");
   }
   return vault;
 }
@@ -267,7 +284,7 @@ Status Vault::ChangePassword(const std::string& path, std::string_view old_passw
   unlink(backup.c_str());
   Status s = WritePlainFile(backup, *old_json, true);
   if (!s.ok()) return s;
-  return ReplacePlainFile(file, *new_json);
+  return ReplacePlainFile(file, *new_json, /*durable=*/true);
 }
 
 Status Vault::CheckWritable() const {
@@ -373,8 +390,9 @@ Result<Entry> Vault::LoadNode(const DirRef& dir, const std::string& node_name, s
       kind = NodeKind::kFile;
       entry.data_path = Join(entry.node_path, kContentsFile);
     } else {
-      return Status(Errc::kCorrupt, entry.node_path + " is a broken node (no dir.c9r, "
-                                                      "symlink.c9r or contents.c9r)");
+      return Status(Errc::kCorrupt, entry.node_path +
+                                        " is a broken node (no dir.c9r, "
+                                        "symlink.c9r or contents.c9r)");
     }
   } else {
     return Status(Errc::kCorrupt, entry.node_path + " is neither a file nor a node directory");
@@ -403,8 +421,8 @@ Result<Entry> Vault::Lookup(const DirRef& dir, std::string_view name) const {
 
 Result<std::string> Vault::DecryptNodeName(const DirRef& dir, const std::string& entry_name) const {
   if (entry_name.ends_with(kShortenedSuffix)) {
-    auto long_name = ReadPlainFile(Join(Join(dir.content_path, entry_name), kLongNameFile),
-                                   kMaxLongNameSize);
+    auto long_name =
+        ReadPlainFile(Join(Join(dir.content_path, entry_name), kLongNameFile), kMaxLongNameSize);
     if (!long_name.ok()) return long_name.status();
     // A name.c9s that does not hash to its node could never be looked up.
     if (NameCipher::ShortenedName(*long_name) != entry_name) {
@@ -432,16 +450,16 @@ Result<std::vector<Entry>> Vault::List(const DirRef& dir) const {
     auto name = DecryptNodeName(dir, entry_name);
     if (!name.ok()) {
       // Sync-conflict copies, foreign files and nodes of other directories.
-      Log(LogLevel::kDebug, "skipping " + Join(dir.content_path, entry_name) + ": " +
-                                name.status().message());
+      Log(LogLevel::kDebug,
+          "skipping " + Join(dir.content_path, entry_name) + ": " + name.status().message());
       continue;
     }
-    auto entry = LoadNode(dir, entry_name, std::move(name).value(),
-                          entry_name.ends_with(kShortenedSuffix));
+    auto entry =
+        LoadNode(dir, entry_name, std::move(name).value(), entry_name.ends_with(kShortenedSuffix));
     if (!entry.ok()) {
       if (entry.status().code() != Errc::kNotFound) {
-        Log(LogLevel::kWarning, "skipping " + Join(dir.content_path, entry_name) + ": " +
-                                    entry.status().message());
+        Log(LogLevel::kWarning,
+            "skipping " + Join(dir.content_path, entry_name) + ": " + entry.status().message());
       }
       continue;
     }
@@ -450,7 +468,9 @@ Result<std::vector<Entry>> Vault::List(const DirRef& dir) const {
   return entries;
 }
 
-Status Vault::Refresh(Entry& entry) const { return StatInto(entry.data_path, entry.kind(), entry.attr); }
+Status Vault::Refresh(Entry& entry) const {
+  return StatInto(entry.data_path, entry.kind(), entry.attr);
+}
 
 void Vault::RememberParent(const std::string& dir_id, const std::string& parent_id) const {
   std::lock_guard lock(cache_mutex_);
@@ -515,12 +535,12 @@ Result<Entry> Vault::ResolvePath(std::string_view path) const {
     pos = slash == std::string_view::npos ? path.size() + 1 : slash + 1;
     if (component.empty() || component == ".") continue;
     if (current.kind() != NodeKind::kDirectory) {
-      return Status(Errc::kNotDirectory, "\"" + current.name + "\" is not a directory");
+      return Status(Errc::kNotDirectory, Quoted(current.name) + " is not a directory");
     }
     if (component == "..") {
       auto parent = Parent(current.AsDir());
       if (!parent.ok()) return parent.status();
-      Entry up;
+      Entry up;  // nameless: reached by "..", not found by name
       up.dir_id = parent->id;
       up.node_path = up.data_path = parent->content_path;
       Status s = StatInto(up.data_path, NodeKind::kDirectory, up.attr);
@@ -545,13 +565,13 @@ Result<std::pair<DirRef, std::string>> Vault::ResolveParent(std::string_view pat
   auto dir = ResolvePath(parent);
   if (!dir.ok()) return dir.status();
   if (dir->kind() != NodeKind::kDirectory) {
-    return Status(Errc::kNotDirectory, "\"" + std::string(parent) + "\" is not a directory");
+    return Status(Errc::kNotDirectory, Quoted(parent) + " is not a directory");
   }
   return std::make_pair(dir->AsDir(), std::string(name));
 }
 
 Status Vault::WriteLongName(const std::string& node_dir, std::string_view ciphertext_name) const {
-  return ReplacePlainFile(Join(node_dir, kLongNameFile), ciphertext_name);
+  return ReplacePlainFile(Join(node_dir, kLongNameFile), ciphertext_name, /*durable=*/false);
 }
 
 Result<Entry> Vault::CreateFile(const DirRef& dir, std::string_view name, uint32_t mode,
@@ -562,9 +582,11 @@ Result<Entry> Vault::CreateFile(const DirRef& dir, std::string_view name, uint32
   std::lock_guard lock(tree_mutex_);
   auto existing = Lookup(dir, name);
   if (existing.ok()) {
-    if (exclusive) return Status(Errc::kExists, "\"" + std::string(name) + "\" already exists");
+    if (exclusive || existing->kind() == NodeKind::kSymlink) {
+      return Status(Errc::kExists, Quoted(name) + " already exists");
+    }
     if (existing->kind() == NodeKind::kDirectory) {
-      return Status(Errc::kIsDirectory, "\"" + std::string(name) + "\" is a directory");
+      return Status(Errc::kIsDirectory, Quoted(name) + " is a directory");
     }
     return existing;
   }
@@ -599,7 +621,7 @@ Result<Entry> Vault::MakeDirectory(const DirRef& dir, std::string_view name, uin
   if (!s.ok()) return s;
   std::lock_guard lock(tree_mutex_);
   auto existing = Lookup(dir, name);
-  if (existing.ok()) return Status(Errc::kExists, "\"" + std::string(name) + "\" already exists");
+  if (existing.ok()) return Status(Errc::kExists, Quoted(name) + " already exists");
   if (existing.status().code() != Errc::kNotFound) return existing.status();
 
   const std::string nfc = NormalizeNfc(name);
@@ -649,10 +671,11 @@ Result<Entry> Vault::MakeSymlink(const DirRef& dir, std::string_view name,
   if (s.ok()) s = ValidateName(name);
   if (!s.ok()) return s;
   if (target.empty()) return Status(Errc::kInvalidArgument, "a symlink target may not be empty");
-  if (target.size() > kMaxSymlinkTarget) return Status(Errc::kNameTooLong, "symlink target too long");
+  if (target.size() > kMaxSymlinkTarget)
+    return Status(Errc::kNameTooLong, "symlink target too long");
   std::lock_guard lock(tree_mutex_);
   auto existing = Lookup(dir, name);
-  if (existing.ok()) return Status(Errc::kExists, "\"" + std::string(name) + "\" already exists");
+  if (existing.ok()) return Status(Errc::kExists, Quoted(name) + " already exists");
   if (existing.status().code() != Errc::kNotFound) return existing.status();
 
   const std::string nfc = NormalizeNfc(name);
@@ -674,14 +697,15 @@ Result<Entry> Vault::MakeSymlink(const DirRef& dir, std::string_view name,
 
 Result<std::string> Vault::ReadLink(const Entry& entry) const {
   if (entry.kind() != NodeKind::kSymlink) {
-    return Status(Errc::kInvalidArgument, "\"" + entry.name + "\" is not a symlink");
+    return Status(Errc::kInvalidArgument, Quoted(entry.name) + " is not a symlink");
   }
   return ReadSmallEncryptedFile(*cryptor_, entry.data_path, kMaxSymlinkTarget);
 }
 
 Status Vault::RemoveNodeLocked(const Entry& entry) {
   if (entry.kind() == NodeKind::kFile && !entry.shortened) {
-    if (unlink(entry.node_path.c_str()) != 0) return Status::FromErrno(errno, "remove " + entry.node_path);
+    if (unlink(entry.node_path.c_str()) != 0)
+      return Status::FromErrno(errno, "remove " + entry.node_path);
     return Status::Ok();
   }
   return RemoveAll(entry.node_path);
@@ -694,7 +718,7 @@ Status Vault::Remove(const DirRef& dir, std::string_view name) {
   auto entry = Lookup(dir, name);
   if (!entry.ok()) return entry.status();
   if (entry->kind() == NodeKind::kDirectory) {
-    return Status(Errc::kIsDirectory, "\"" + entry->name + "\" is a directory");
+    return Status(Errc::kIsDirectory, Quoted(entry->name) + " is a directory");
   }
   return RemoveNodeLocked(*entry);
 }
@@ -716,9 +740,10 @@ Status Vault::RemoveDirectoryLocked(const Entry& entry) {
     if (!LooksLikeNode(name)) continue;
     auto cleartext = DecryptNodeName(self, name);
     if (!cleartext.ok()) continue;
-    auto child = LoadNode(self, name, std::move(cleartext).value(), name.ends_with(kShortenedSuffix));
+    auto child =
+        LoadNode(self, name, std::move(cleartext).value(), name.ends_with(kShortenedSuffix));
     if (child.ok() || child.status().code() != Errc::kNotFound) {
-      return Status(Errc::kNotEmpty, "\"" + entry.name + "\" is not empty");
+      return Status(Errc::kNotEmpty, Quoted(entry.name) + " is not empty");
     }
   }
   for (const std::string& name : leftovers) {
@@ -727,7 +752,7 @@ Status Vault::RemoveDirectoryLocked(const Entry& entry) {
   }
   if (rmdir(self.content_path.c_str()) != 0) {
     if (errno == ENOTEMPTY || errno == EEXIST) {
-      return Status(Errc::kNotEmpty, "\"" + entry.name + "\" is not empty");
+      return Status(Errc::kNotEmpty, Quoted(entry.name) + " is not empty");
     }
     return Status::FromErrno(errno, "remove " + self.content_path);
   }
@@ -748,7 +773,7 @@ Status Vault::RemoveDirectory(const DirRef& dir, std::string_view name) {
   auto entry = Lookup(dir, name);
   if (!entry.ok()) return entry.status();
   if (entry->kind() != NodeKind::kDirectory) {
-    return Status(Errc::kNotDirectory, "\"" + entry->name + "\" is not a directory");
+    return Status(Errc::kNotDirectory, Quoted(entry->name) + " is not a directory");
   }
   return RemoveDirectoryLocked(*entry);
 }
@@ -764,8 +789,20 @@ Status Vault::Rename(const DirRef& from, std::string_view from_name, const DirRe
   if (!source.ok()) return source.status();
   const Entry& src = *source;
 
-  const std::string nfc = NormalizeNfc(to_name);
-  auto ciphertext_name = names_.EncryptName(nfc, to.id);
+  // The target follows Lookup's policy: a node stored under exactly these
+  // bytes (a non-NFC name written by another tool) first, else the NFC
+  // form new nodes get. Always using NFC would make rename(x, x) of a
+  // non-NFC node replace its NFC twin.
+  std::string target_name = NormalizeNfc(to_name);
+  if (target_name != to_name) {
+    auto exact = LookupExact(to, to_name);
+    if (exact.ok()) {
+      target_name = std::string(to_name);
+    } else if (exact.status().code() != Errc::kNotFound) {
+      return exact.status();
+    }
+  }
+  auto ciphertext_name = names_.EncryptName(target_name, to.id);
   if (!ciphertext_name.ok()) return ciphertext_name.status();
   const bool shortened = names_.NeedsShortening(*ciphertext_name);
   const std::string node_name = names_.NodeName(*ciphertext_name);
@@ -776,17 +813,17 @@ Status Vault::Rename(const DirRef& from, std::string_view from_name, const DirRe
     return Status(Errc::kInvalidArgument,
                   "cannot move \"" + src.name + "\" into itself or one of its subdirectories");
   }
-  auto target = LoadNode(to, node_name, nfc, shortened);
+  auto target = LoadNode(to, node_name, target_name, shortened);
   if (!target.ok() && target.status().code() != Errc::kNotFound) return target.status();
   if (target.ok()) {
     const Entry& dst = *target;
     if (src.kind() == NodeKind::kDirectory) {
       if (dst.kind() != NodeKind::kDirectory) {
-        return Status(Errc::kNotDirectory, "\"" + dst.name + "\" is not a directory");
+        return Status(Errc::kNotDirectory, Quoted(dst.name) + " is not a directory");
       }
       s = RemoveDirectoryLocked(dst);  // fails unless empty
     } else if (dst.kind() == NodeKind::kDirectory) {
-      return Status(Errc::kIsDirectory, "\"" + dst.name + "\" is a directory");
+      return Status(Errc::kIsDirectory, Quoted(dst.name) + " is a directory");
     } else if (!(src.kind() == NodeKind::kFile && dst.kind() == NodeKind::kFile)) {
       s = RemoveNodeLocked(dst);  // kinds differ: no atomic replace exists
     }
@@ -861,11 +898,13 @@ Status Vault::SetTimes(const Entry& entry, std::optional<timespec> atime,
 
 Result<std::shared_ptr<EncryptedFile>> Vault::OpenFile(const Entry& entry) {
   if (entry.kind() != NodeKind::kFile) {
-    return Status(entry.kind() == NodeKind::kDirectory ? Errc::kIsDirectory : Errc::kInvalidArgument,
-                  "\"" + entry.name + "\" is not a regular file");
+    return Status(
+        entry.kind() == NodeKind::kDirectory ? Errc::kIsDirectory : Errc::kInvalidArgument,
+        Quoted(entry.name) + " is not a regular file");
   }
   struct stat st;
-  if (stat(entry.data_path.c_str(), &st) != 0) return Status::FromErrno(errno, "open " + entry.data_path);
+  if (stat(entry.data_path.c_str(), &st) != 0)
+    return Status::FromErrno(errno, "open " + entry.data_path);
   const std::string key = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
   std::lock_guard lock(files_mutex_);
   if (auto it = open_files_.find(key); it != open_files_.end()) {

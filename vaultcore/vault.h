@@ -53,7 +53,7 @@ struct Attributes {
   uint64_t disk_usage = 0;  // bytes the ciphertext occupies
   uint64_t fileid = 0;      // inode of the ciphertext object
   uint64_t device = 0;
-  uint32_t mode = 0;        // permission bits only
+  uint32_t mode = 0;  // permission bits only
   uint32_t nlink = 1;
   uint32_t uid = 0;
   uint32_t gid = 0;
@@ -64,12 +64,12 @@ struct Attributes {
 
 // One node as found in its parent directory.
 struct Entry {
-  std::string name;            // cleartext, exactly as decrypted
-  std::string parent_id;       // directory id of the parent
-  std::string node_path;       // absolute: <parent content dir>/<X.c9r | H.c9s>
-  std::string data_path;       // file: X.c9r or contents.c9r; symlink: symlink.c9r;
-                               // directory: its content directory
-  std::string dir_id;          // directories only
+  std::string name;       // cleartext, exactly as decrypted
+  std::string parent_id;  // directory id of the parent
+  std::string node_path;  // absolute: <parent content dir>/<X.c9r | H.c9s>
+  std::string data_path;  // file: X.c9r or contents.c9r; symlink: symlink.c9r;
+                          // directory: its content directory
+  std::string dir_id;     // directories only
   bool shortened = false;
   Attributes attr;
 
@@ -141,7 +141,8 @@ class Vault {
   Result<std::pair<DirRef, std::string>> ResolveParent(std::string_view path) const;
 
   // Tree mutations. New names are stored in NFC (spec §5.3).
-  // CreateFile with `exclusive` false returns an existing file unchanged.
+  // CreateFile with `exclusive` false returns an existing file unchanged
+  // (an existing directory is kIsDirectory, a symlink kExists).
   Result<Entry> CreateFile(const DirRef& dir, std::string_view name, uint32_t mode,
                            bool exclusive = true);
   Result<Entry> MakeDirectory(const DirRef& dir, std::string_view name, uint32_t mode);

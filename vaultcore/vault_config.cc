@@ -19,8 +19,8 @@ Status NotAVault(std::string_view why) {
 }
 
 Result<Segments> Split(std::string_view token) {
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' ||
-                            token.back() == ' ' || token.back() == '\t')) {
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ' ||
+                            token.back() == '\t')) {
     token.remove_suffix(1);
   }
   const size_t a = token.find('.');
@@ -64,10 +64,13 @@ Result<std::string> ReadVaultConfigKeyId(std::string_view token) {
   std::string key_id = kid->get<std::string>();
   const std::string_view scheme = "masterkeyfile:";
   if (key_id.size() < scheme.size() ||
-      !std::equal(scheme.begin(), scheme.end(), key_id.begin(),
-                  [](char x, char y) { return x == std::tolower(static_cast<unsigned char>(y)); })) {
-    return Status(Errc::kUnsupported, "this vault's key is not a password-protected masterkey "
-                                      "file (kid \"" + key_id + "\"); Hub vaults are not supported");
+      !std::equal(scheme.begin(), scheme.end(), key_id.begin(), [](char x, char y) {
+        return x == std::tolower(static_cast<unsigned char>(y));
+      })) {
+    return Status(Errc::kUnsupported,
+                  "this vault's key is not a password-protected masterkey "
+                  "file (kid \"" +
+                      key_id + "\"); Hub vaults are not supported");
   }
   return key_id;
 }
@@ -78,13 +81,15 @@ Result<VaultConfig> VerifyVaultConfig(std::string_view token, std::span<const ui
   auto header = DecodeJsonSegment(segments->header, "the JWT header");
   if (!header.ok()) return header.status();
   auto alg_it = header->find("alg");
-  const std::string alg = alg_it != header->end() && alg_it->is_string() ? alg_it->get<std::string>() : "";
+  const std::string alg =
+      alg_it != header->end() && alg_it->is_string() ? alg_it->get<std::string>() : "";
   const std::string_view digest = DigestFor(alg);
   if (digest.empty()) {
     return Status(Errc::kNotAVault, "vault.cryptomator uses signature algorithm \"" + alg +
                                         "\"; only HS256, HS384 and HS512 are accepted");
   }
-  auto signature = DecodeBase64(segments->signature, Base64Alphabet::kUrl, Base64Padding::kUnpadded);
+  auto signature =
+      DecodeBase64(segments->signature, Base64Alphabet::kUrl, Base64Padding::kUnpadded);
   if (!signature) return NotAVault("the signature is not base64url");
   auto expected = Hmac(digest, raw_key, AsBytes(segments->signed_part));
   if (!expected.ok()) return expected.status();
@@ -105,21 +110,23 @@ Result<VaultConfig> VerifyVaultConfig(std::string_view token, std::span<const ui
   if (format == payload->end() || !format->is_number_integer()) {
     return NotAVault("the payload has no format");
   }
-  config.format = format->get<int>();
-  if (config.format != 8) {
-    return Status(Errc::kUnsupported, "vault format " + std::to_string(config.format) +
+  const int64_t format_number = format->get<int64_t>();
+  if (format_number != 8) {
+    return Status(Errc::kUnsupported, "vault format " + std::to_string(format_number) +
                                           " is not supported (only format 8); open the vault "
                                           "with Cryptomator to migrate it");
   }
+  config.format = 8;
   auto combo = payload->find("cipherCombo");
-  const std::string combo_name = combo != payload->end() && combo->is_string() ? combo->get<std::string>() : "";
+  const std::string combo_name =
+      combo != payload->end() && combo->is_string() ? combo->get<std::string>() : "";
   if (combo_name == "SIV_GCM") {
     config.cipher_combo = CipherCombo::kSivGcm;
   } else if (combo_name == "SIV_CTRMAC") {
     config.cipher_combo = CipherCombo::kSivCtrMac;
   } else {
-    return Status(Errc::kUnsupported, "unknown cipher combo \"" + combo_name +
-                                          "\" (supported: SIV_GCM, SIV_CTRMAC)");
+    return Status(Errc::kUnsupported,
+                  "unknown cipher combo \"" + combo_name + "\" (supported: SIV_GCM, SIV_CTRMAC)");
   }
   auto threshold = payload->find("shorteningThreshold");
   if (threshold == payload->end() || !threshold->is_number_integer() ||

@@ -19,9 +19,9 @@ struct VaultConfig {
   int format = 8;
   CipherCombo cipher_combo = CipherCombo::kSivGcm;
   int shortening_threshold = 220;
-  std::string jti;                                           // vault UUID
+  std::string jti;                                             // vault UUID
   std::string key_id = "masterkeyfile:masterkey.cryptomator";  // header "kid"
-  std::string algorithm = "HS256";                          // header "alg"
+  std::string algorithm = "HS256";                             // header "alg"
 };
 
 // The header's "kid", read before anything is verified (it says where the

@@ -115,7 +115,8 @@ INSTANTIATE_TEST_SUITE_P(Vaults, FixtureVaultTest,
                          ::testing::Values("main", "small-threshold", "cryptomator-desktop-2024"),
                          [](const auto& info) {
                            std::string name = info.param;
-                           for (char& c : name) if (c == '-') c = '_';
+                           for (char& c : name)
+                             if (c == '-') c = '_';
                            return name;
                          });
 

@@ -1,0 +1,96 @@
+#include "rpc/record.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+namespace rpc {
+namespace {
+
+std::vector<uint8_t> Fragment(std::vector<uint8_t> body, bool last) {
+  std::vector<uint8_t> out(4);
+  EncodeRecordMark(static_cast<uint32_t>(body.size()), out.data());
+  if (!last) out[0] &= 0x7f;
+  out.insert(out.end(), body.begin(), body.end());
+  return out;
+}
+
+TEST(RecordTest, SingleFragmentRecord) {
+  RecordAssembler a(1024);
+  const auto wire = Fragment({1, 2, 3}, true);
+  size_t used = 0;
+  ASSERT_EQ(a.Feed(wire, &used), RecordAssembler::State::kRecordReady);
+  EXPECT_EQ(used, wire.size());
+  EXPECT_EQ(std::vector<uint8_t>(a.record().begin(), a.record().end()),
+            (std::vector<uint8_t>{1, 2, 3}));
+}
+
+TEST(RecordTest, ReassemblesFragmentsFedOneByteAtATime) {
+  RecordAssembler a(1024);
+  std::vector<uint8_t> wire = Fragment({1, 2}, false);
+  const auto second = Fragment({3}, false);
+  const auto third = Fragment({4, 5, 6, 7, 8}, true);
+  wire.insert(wire.end(), second.begin(), second.end());
+  wire.insert(wire.end(), third.begin(), third.end());
+  RecordAssembler::State state = RecordAssembler::State::kNeedMore;
+  for (size_t i = 0; i < wire.size(); ++i) {
+    size_t used = 0;
+    state = a.Feed(std::span(wire).subspan(i, 1), &used);
+    EXPECT_EQ(used, 1u);
+  }
+  ASSERT_EQ(state, RecordAssembler::State::kRecordReady);
+  EXPECT_EQ(a.record().size(), 8u);
+  EXPECT_EQ(a.record()[7], 8);
+}
+
+TEST(RecordTest, StopsAtTheEndOfARecordAndContinuesWithTheNext) {
+  RecordAssembler a(1024);
+  std::vector<uint8_t> wire = Fragment({9}, true);
+  const auto next = Fragment({7, 7}, true);
+  wire.insert(wire.end(), next.begin(), next.end());
+  size_t used = 0;
+  ASSERT_EQ(a.Feed(wire, &used), RecordAssembler::State::kRecordReady);
+  EXPECT_EQ(used, 5u);
+  a.NextRecord();
+  size_t used2 = 0;
+  ASSERT_EQ(a.Feed(std::span(wire).subspan(used), &used2), RecordAssembler::State::kRecordReady);
+  EXPECT_EQ(a.record().size(), 2u);
+}
+
+TEST(RecordTest, RefusesARecordLargerThanTheLimitBeforeBufferingIt) {
+  RecordAssembler a(100);
+  std::vector<uint8_t> header(4);
+  EncodeRecordMark(0x7fffffff, header.data());
+  size_t used = 0;
+  EXPECT_EQ(a.Feed(header, &used), RecordAssembler::State::kTooLarge);
+}
+
+TEST(RecordTest, CountsEveryFragmentAgainstTheLimit) {
+  RecordAssembler a(10);
+  std::vector<uint8_t> wire = Fragment(std::vector<uint8_t>(8), false);
+  const auto more = Fragment(std::vector<uint8_t>(8), true);
+  wire.insert(wire.end(), more.begin(), more.end());
+  size_t used = 0;
+  EXPECT_EQ(a.Feed(wire, &used), RecordAssembler::State::kTooLarge);
+}
+
+TEST(RecordTest, SurvivesRandomStreams) {
+  std::mt19937 rng(99);
+  for (int round = 0; round < 2000; ++round) {
+    RecordAssembler a(4096);
+    std::vector<uint8_t> data(rng() % 200);
+    for (auto& b : data) b = static_cast<uint8_t>(rng());
+    size_t pos = 0;
+    while (pos < data.size()) {
+      size_t used = 0;
+      const auto state = a.Feed(std::span(data).subspan(pos), &used);
+      pos += used;
+      if (state == RecordAssembler::State::kTooLarge) break;
+      if (state == RecordAssembler::State::kRecordReady) a.NextRecord();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace rpc

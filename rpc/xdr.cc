@@ -1,0 +1,96 @@
+#include "rpc/xdr.h"
+
+#include <cstring>
+
+namespace rpc {
+namespace {
+
+size_t Padded(size_t n) { return (n + 3) & ~size_t{3}; }
+
+}  // namespace
+
+std::span<const uint8_t> XdrReader::Take(size_t n) {
+  if (!ok_ || data_.size() - pos_ < n) {
+    ok_ = false;
+    return {};
+  }
+  auto out = data_.subspan(pos_, n);
+  pos_ += n;
+  return out;
+}
+
+uint32_t XdrReader::U32() {
+  auto b = Take(4);
+  if (b.empty()) return 0;
+  return uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 | b[3];
+}
+
+uint64_t XdrReader::U64() {
+  const uint64_t hi = U32();
+  return hi << 32 | U32();
+}
+
+bool XdrReader::Bool() {
+  const uint32_t v = U32();
+  if (v > 1) ok_ = false;  // XDR booleans are exactly 0 or 1
+  return v == 1;
+}
+
+std::span<const uint8_t> XdrReader::FixedOpaque(uint32_t size) {
+  auto padded = Take(Padded(size));
+  return padded.empty() ? padded : padded.first(size);
+}
+
+std::span<const uint8_t> XdrReader::Opaque(uint32_t max_size) {
+  const uint32_t size = U32();
+  if (size > max_size) {
+    ok_ = false;
+    return {};
+  }
+  return FixedOpaque(size);
+}
+
+std::string_view XdrReader::String(uint32_t max_size) {
+  auto bytes = Opaque(max_size);
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+void XdrWriter::U32(uint32_t v) {
+  const uint8_t b[4] = {static_cast<uint8_t>(v >> 24), static_cast<uint8_t>(v >> 16),
+                        static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
+  out_.insert(out_.end(), b, b + 4);
+}
+
+void XdrWriter::U64(uint64_t v) {
+  U32(static_cast<uint32_t>(v >> 32));
+  U32(static_cast<uint32_t>(v));
+}
+
+void XdrWriter::FixedOpaque(std::span<const uint8_t> bytes) {
+  out_.insert(out_.end(), bytes.begin(), bytes.end());
+  out_.resize(out_.size() + (Padded(bytes.size()) - bytes.size()), 0);
+}
+
+void XdrWriter::Opaque(std::span<const uint8_t> bytes) {
+  U32(static_cast<uint32_t>(bytes.size()));
+  FixedOpaque(bytes);
+}
+
+void XdrWriter::String(std::string_view s) {
+  Opaque({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
+}
+
+size_t XdrWriter::Reserve(size_t n) {
+  const size_t at = out_.size();
+  out_.resize(at + Padded(n), 0);
+  return at;
+}
+
+void XdrWriter::PatchU32(size_t offset, uint32_t v) {
+  out_[offset] = static_cast<uint8_t>(v >> 24);
+  out_[offset + 1] = static_cast<uint8_t>(v >> 16);
+  out_[offset + 2] = static_cast<uint8_t>(v >> 8);
+  out_[offset + 3] = static_cast<uint8_t>(v);
+}
+
+}  // namespace rpc

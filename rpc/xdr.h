@@ -1,0 +1,69 @@
+// XDR (RFC 4506) decoding and encoding.
+//
+// XdrReader reads from a caller-owned buffer and hands out views into it
+// (opaque data, strings): the buffer must outlive every view. A reader that
+// meets malformed or short input enters a failed state and returns zeros and
+// empty views from then on, so a decoder can read a whole structure and
+// check ok() once at the end.
+//
+// XdrWriter appends to a caller-owned std::pmr::vector, so a reply can be
+// built in the request's arena.
+#pragma once
+
+#include <cstdint>
+#include <memory_resource>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace rpc {
+
+class XdrReader {
+ public:
+  explicit XdrReader(std::span<const uint8_t> data) : data_(data) {}
+
+  bool ok() const { return ok_; }
+  void Fail() { ok_ = false; }
+  size_t remaining() const { return ok_ ? data_.size() - pos_ : 0; }
+  size_t position() const { return pos_; }
+
+  uint32_t U32();
+  int32_t I32() { return static_cast<int32_t>(U32()); }
+  uint64_t U64();
+  bool Bool();
+  // Variable-length opaque<max> / string<max>: a view into the buffer.
+  std::span<const uint8_t> Opaque(uint32_t max_size);
+  std::string_view String(uint32_t max_size);
+  // Fixed-length opaque[size].
+  std::span<const uint8_t> FixedOpaque(uint32_t size);
+
+ private:
+  std::span<const uint8_t> Take(size_t n);
+
+  std::span<const uint8_t> data_;
+  size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+class XdrWriter {
+ public:
+  explicit XdrWriter(std::pmr::vector<uint8_t>& out) : out_(out) {}
+
+  void U32(uint32_t v);
+  void I32(int32_t v) { U32(static_cast<uint32_t>(v)); }
+  void U64(uint64_t v);
+  void Bool(bool v) { U32(v ? 1 : 0); }
+  void Opaque(std::span<const uint8_t> bytes);  // length, bytes, padding
+  void String(std::string_view s);
+  void FixedOpaque(std::span<const uint8_t> bytes);  // bytes, padding
+  // Reserves `n` bytes (plus padding) to be filled later; returns the offset.
+  size_t Reserve(size_t n);
+  // Overwrites a u32 written earlier at `offset` (e.g. a length).
+  void PatchU32(size_t offset, uint32_t v);
+  size_t size() const { return out_.size(); }
+
+ private:
+  std::pmr::vector<uint8_t>& out_;
+};
+
+}  // namespace rpc
