@@ -66,21 +66,6 @@ std::vector<uint8_t> RandomBuffer(size_t size) {
   return buffer;
 }
 
-// ../shared next to the source tree, or $VAULTNFS_SHARED.
-std::filesystem::path SharedDir() {
-  std::filesystem::path dir;
-  if (const char* env = std::getenv("VAULTNFS_SHARED")) {  // NOLINT(concurrency-mt-unsafe)
-    dir = env;
-  } else {
-    dir = std::filesystem::path(VAULTNFS_SOURCE_DIR).parent_path() / "shared";
-  }
-  if (!std::filesystem::is_directory(dir / "fixtures")) {
-    Die("the shared fixtures are missing: expected " + (dir / "fixtures").string() +
-        " (set VAULTNFS_SHARED to the shared folder)");
-  }
-  return dir;
-}
-
 struct Fixture {
   std::string path;
   std::string password;
@@ -89,7 +74,7 @@ struct Fixture {
 // The fixture vault `main` and its password (from main.json next to it).
 const Fixture& MainVaultFixture() {
   static const Fixture fixture = [] {
-    const auto vaults = SharedDir() / "fixtures" / "vaults";
+    const auto vaults = vaultnfs::testing::FixturesDir() / "vaults";
     std::ifstream in(vaults / "main.json");
     if (!in.good()) Die("cannot read " + (vaults / "main.json").string());
     const auto manifest = nlohmann::json::parse(in);

@@ -2,17 +2,18 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <vector>
 
 namespace rpc {
 namespace {
 
-std::vector<uint8_t> Fragment(std::vector<uint8_t> body, bool last) {
-  std::vector<uint8_t> out(4);
+std::vector<uint8_t> Fragment(const std::vector<uint8_t>& body, bool last) {
+  std::vector<uint8_t> out(4 + body.size());
   EncodeRecordMark(static_cast<uint32_t>(body.size()), out.data());
   if (!last) out[0] &= 0x7f;
-  out.insert(out.end(), body.begin(), body.end());
+  std::copy(body.begin(), body.end(), out.begin() + 4);
   return out;
 }
 

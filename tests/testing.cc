@@ -43,6 +43,13 @@ vaultcore::Bytes Base64(const std::string& b64) {
   return bytes.value_or(vaultcore::Bytes{});
 }
 
+::testing::AssertionResult HasCode(const vaultcore::Status& status, vaultcore::Errc want) {
+  if (status.code() == want) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << "expected \"" << vaultcore::ErrcName(want) << "\", got \""
+         << vaultcore::ErrcName(status.code()) << "\": " << status.ToString();
+}
+
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe)
   std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/vaultnfs-test-XXXXXX";

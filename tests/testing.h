@@ -3,12 +3,14 @@
 // themselves.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <string>
 
 #include "vaultcore/codec.h"
+#include "vaultcore/status.h"
 
 namespace vaultnfs::testing {
 
@@ -19,6 +21,22 @@ std::filesystem::path FixturesDir();
 
 // Parses shared/fixtures/vectors/<name>.
 nlohmann::json LoadVectors(const std::string& name);
+
+// A string member of a vector.
+inline std::string Str(const nlohmann::json& v, const char* key) {
+  return v.at(key).get<std::string>();
+}
+
+// Asserts an error code; on failure names the code we got and its message.
+::testing::AssertionResult HasCode(const vaultcore::Status& status, vaultcore::Errc want);
+template <typename T>
+::testing::AssertionResult HasCode(const vaultcore::Result<T>& result, vaultcore::Errc want) {
+  return HasCode(result.status(), want);
+}
+template <typename T>
+::testing::AssertionResult IsOk(const T& status_or_result) {
+  return HasCode(status_or_result, vaultcore::Errc::kOk);
+}
 
 // Hex or base64 fields of a vector as bytes.
 vaultcore::Bytes Hex(const std::string& hex);

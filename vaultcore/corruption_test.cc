@@ -17,6 +17,8 @@
 namespace vaultcore {
 namespace {
 
+using vaultnfs::testing::HasCode;
+
 namespace fs = std::filesystem;
 using vaultnfs::testing::CopyFixtureVault;
 using vaultnfs::testing::FixturesDir;
@@ -25,16 +27,6 @@ using vaultnfs::testing::TempDir;
 constexpr std::string_view kPassword = "pw";
 constexpr uint64_t kChunk = kCleartextChunkSize;
 const std::string kLongName(200, 'L');  // shortened at the default threshold
-
-::testing::AssertionResult HasCode(const Status& s, Errc want) {
-  if (s.code() == want) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "expected \"" << ErrcName(want) << "\", got \""
-                                       << ErrcName(s.code()) << "\": " << s.ToString();
-}
-template <typename T>
-::testing::AssertionResult HasCode(const Result<T>& r, Errc want) {
-  return HasCode(r.status(), want);
-}
 
 std::string ReadPlain(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

@@ -518,6 +518,7 @@ TEST_P(EncryptedFileTest, ConcurrentWritersOnDistinctRegions) {
   constexpr uint64_t kRegion = kChunk + 1000;
   std::vector<Bytes> final_data(kThreads);
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   std::atomic<int> failures{0};
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {

@@ -18,20 +18,13 @@
 namespace vaultcore {
 namespace {
 
+using vaultnfs::testing::HasCode;
+using vaultnfs::testing::Str;
+
 using nlohmann::json;
 using vaultnfs::testing::Base64;
 using vaultnfs::testing::Hex;
 using vaultnfs::testing::LoadVectors;
-
-std::string Str(const json& v, const char* key) { return v.at(key).get<std::string>(); }
-
-// On failure, names the code we got and the message that came with it.
-::testing::AssertionResult HasCode(const Status& status, Errc expected) {
-  if (status.code() == expected) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << "expected \"" << ErrcName(expected) << "\", got \"" << ErrcName(status.code()) << "\" ("
-         << status.ToString() << ")";
-}
 
 // Cheap scrypt parameters for files this test writes (the default N = 2^15
 // costs ~0.15 s per unlock, much more under sanitizers).

@@ -17,19 +17,12 @@
 namespace vaultcore {
 namespace {
 
+using vaultnfs::testing::HasCode;
+using vaultnfs::testing::Str;
+
 using nlohmann::json;
 using vaultnfs::testing::Hex;
 using vaultnfs::testing::LoadVectors;
-
-std::string Str(const json& v, const char* key) { return v.at(key).get<std::string>(); }
-
-// On failure, names the code we got and the message that came with it.
-::testing::AssertionResult HasCode(const Status& status, Errc expected) {
-  if (status.code() == expected) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << "expected \"" << ErrcName(expected) << "\", got \"" << ErrcName(status.code()) << "\" ("
-         << status.ToString() << ")";
-}
 
 // Cryptomator's default, which every name vector assumes.
 constexpr int kDefaultThreshold = 220;

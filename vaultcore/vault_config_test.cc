@@ -15,19 +15,12 @@
 namespace vaultcore {
 namespace {
 
+using vaultnfs::testing::HasCode;
+using vaultnfs::testing::Str;
+
 using nlohmann::json;
 using vaultnfs::testing::Hex;
 using vaultnfs::testing::LoadVectors;
-
-std::string Str(const json& v, const char* key) { return v.at(key).get<std::string>(); }
-
-// On failure, names the code we got and the message that came with it.
-::testing::AssertionResult HasCode(const Status& status, Errc expected) {
-  if (status.code() == expected) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << "expected \"" << ErrcName(expected) << "\", got \"" << ErrcName(status.code()) << "\" ("
-         << status.ToString() << ")";
-}
 
 std::string B64Url(std::string_view text) {
   return EncodeBase64(AsBytes(text), Base64Alphabet::kUrl, Base64Padding::kUnpadded);

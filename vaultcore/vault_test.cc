@@ -26,6 +26,9 @@
 namespace vaultcore {
 namespace {
 
+using vaultnfs::testing::HasCode;
+using vaultnfs::testing::IsOk;
+
 namespace fs = std::filesystem;
 using vaultnfs::testing::TempDir;
 
@@ -40,21 +43,6 @@ const std::string kNfdName = "Zoe\xCC\x88.txt";  // e + U+0308
 CreateOptions FastOptions(int threshold = 220, CipherCombo combo = CipherCombo::kSivGcm) {
   return CreateOptions{
       .shortening_threshold = threshold, .cipher_combo = combo, .scrypt = {.n = 1024, .r = 8}};
-}
-
-::testing::AssertionResult HasCode(const Status& s, Errc want) {
-  if (s.code() == want) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "expected \"" << ErrcName(want) << "\", got \""
-                                       << ErrcName(s.code()) << "\": " << s.ToString();
-}
-template <typename T>
-::testing::AssertionResult HasCode(const Result<T>& r, Errc want) {
-  return HasCode(r.status(), want);
-}
-::testing::AssertionResult IsOk(const Status& s) { return HasCode(s, Errc::kOk); }
-template <typename T>
-::testing::AssertionResult IsOk(const Result<T>& r) {
-  return HasCode(r.status(), Errc::kOk);
 }
 
 std::string ReadPlain(const fs::path& path) {
@@ -1130,6 +1118,7 @@ TEST_F(VaultTest, ConcurrentCreateWriteRead) {
     }
   });
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) threads.emplace_back(worker, t);
   for (auto& t : threads) t.join();
   done = true;
