@@ -18,7 +18,8 @@ namespace {
 
 // Per-thread scratch space, reused across calls so the hot path does not
 // allocate: one for a run of ciphertext chunks, one for a single chunk's
-// cleartext.
+// cleartext, one for a single chunk's ciphertext (the read-modify-write of
+// a partial chunk while the run buffer holds the batch being written).
 std::vector<uint8_t>& ThreadCiphertextBuffer(size_t size) {
   thread_local std::vector<uint8_t> buffer;
   if (buffer.size() < size) buffer.resize(size);
@@ -27,6 +28,12 @@ std::vector<uint8_t>& ThreadCiphertextBuffer(size_t size) {
 
 std::span<uint8_t> ThreadChunkBuffer() {
   thread_local std::vector<uint8_t> buffer(kCleartextChunkSize);
+  return buffer;
+}
+
+// Large enough for a chunk of either cipher combo (CTRMAC: 48 bytes overhead).
+std::span<uint8_t> ThreadChunkCiphertextBuffer() {
+  thread_local std::vector<uint8_t> buffer(kCleartextChunkSize + 64);
   return buffer;
 }
 
@@ -234,7 +241,8 @@ Result<size_t> EncryptedFile::ReadChunk(uint64_t index, uint64_t cleartext_size,
                                         std::span<uint8_t> out) const {
   const uint64_t chunk_start = index * kCleartextChunkSize;
   const size_t plain_len = std::min<uint64_t>(kCleartextChunkSize, cleartext_size - chunk_start);
-  std::vector<uint8_t> chunk(plain_len + cryptor_.chunk_overhead());
+  const std::span<uint8_t> chunk =
+      ThreadChunkCiphertextBuffer().first(plain_len + cryptor_.chunk_overhead());
   size_t got = 0;
   Status s = PreadFully(
       fd_, chunk, cryptor_.header_size() + index * cryptor_.ciphertext_chunk_size(), path_, &got);
@@ -324,7 +332,8 @@ Status EncryptedFile::Truncate(uint64_t size) {
     std::span<uint8_t> plain = ThreadChunkBuffer();
     auto got = ReadChunk(index, *old_size, plain);
     if (!got.ok()) return got.status();
-    std::vector<uint8_t> chunk(tail + cryptor_.chunk_overhead());
+    const std::span<uint8_t> chunk =
+        ThreadChunkCiphertextBuffer().first(tail + cryptor_.chunk_overhead());
     s = cryptor_.EncryptChunk(*header_, index, plain.first(tail), chunk);
     if (s.ok()) {
       s = PwriteFully(fd_, chunk, cryptor_.header_size() + index * cryptor_.ciphertext_chunk_size(),

@@ -26,6 +26,7 @@ constexpr std::string_view kDirIdBackupFile = "dirid.c9r";
 constexpr std::string_view kSymlinkFile = "symlink.c9r";
 constexpr std::string_view kContentsFile = "contents.c9r";
 constexpr std::string_view kLongNameFile = "name.c9s";
+constexpr std::string_view kStagedLongNameFile = "name.c9s.new";  // during a rename
 constexpr size_t kMaxDirIdSize = 1000;      // Cryptomator rejects larger dir.c9r
 constexpr size_t kMaxLongNameSize = 10240;  // and larger name.c9s
 constexpr size_t kMaxSymlinkTarget = 32767 * 4;
@@ -778,7 +779,7 @@ Status Vault::Rename(const DirRef& from, std::string_view from_name, const DirRe
 
   // Directories and symlinks: the node directory moves in one rename; the
   // new long name is staged inside it first and switched in after.
-  const std::string staged = Join(src.node_path, "name.c9s.new");
+  const std::string staged = Join(src.node_path, kStagedLongNameFile);
   if (shortened) {
     unlink(staged.c_str());
     s = WritePlainFile(staged, *ciphertext_name, true);
@@ -791,7 +792,7 @@ Status Vault::Rename(const DirRef& from, std::string_view from_name, const DirRe
   }
   const std::string long_name = Join(node_path, kLongNameFile);
   if (shortened) {
-    if (rename(Join(node_path, "name.c9s.new").c_str(), long_name.c_str()) != 0) {
+    if (rename(Join(node_path, kStagedLongNameFile).c_str(), long_name.c_str()) != 0) {
       return Status::FromErrno(errno, "rename " + long_name);
     }
   } else if (unlink(long_name.c_str()) != 0 && errno != ENOENT) {
