@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: install, build, create ./demo-vault (its
-# password in ./demo-vault.password) if it does not exist, and list it.
+# password in ./demo-vault.password) if it does not exist, and serve it over
+# NFSv3 on 127.0.0.1 until Ctrl-C. It prints the mount commands.
+# Usage: deploy/demo.sh [extra `vaultnfs serve` options, e.g. --listen 127.0.0.1:2050]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,5 +21,5 @@ if [ ! -d demo-vault ]; then
   rm -f demo-vault.hello
   echo "created ./demo-vault (password in ./demo-vault.password)"
 fi
-"$vaultnfs" info demo-vault --password-file demo-vault.password
 "$vaultnfs" ls demo-vault / -l -R --password-file demo-vault.password
+exec "$vaultnfs" serve demo-vault --password-file demo-vault.password "$@"

@@ -13,8 +13,9 @@ packages=(
   libutf8proc-dev
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
-  libtirpc-dev
+  libtirpc-dev rpcbind
   libnfs-dev
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -39,4 +39,10 @@ void RecordAssembler::NextRecord() {
   ready_ = false;
 }
 
+std::vector<uint8_t> RecordAssembler::TakeRecord() {
+  std::vector<uint8_t> record = std::move(record_);
+  NextRecord();
+  return record;
+}
+
 }  // namespace rpc

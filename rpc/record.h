@@ -25,6 +25,9 @@ class RecordAssembler {
 
   std::span<const uint8_t> record() const { return record_; }
   void NextRecord();
+  // Hands the complete record over (instead of record() + NextRecord()),
+  // so a call can keep its bytes while the next record is assembled.
+  std::vector<uint8_t> TakeRecord();
 
  private:
   const size_t max_record_size_;

@@ -1,5 +1,6 @@
 #include "rpc/xdr.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace rpc {
@@ -84,6 +85,11 @@ size_t XdrWriter::Reserve(size_t n) {
   const size_t at = out_.size();
   out_.resize(at + Padded(n), 0);
   return at;
+}
+
+void XdrWriter::ShrinkOpaque(size_t offset, size_t n) {
+  out_.resize(offset + Padded(n));
+  std::fill(out_.begin() + static_cast<std::ptrdiff_t>(offset + n), out_.end(), 0);
 }
 
 void XdrWriter::PatchU32(size_t offset, uint32_t v) {

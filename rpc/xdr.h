@@ -60,6 +60,14 @@ class XdrWriter {
   size_t Reserve(size_t n);
   // Overwrites a u32 written earlier at `offset` (e.g. a length).
   void PatchU32(size_t offset, uint32_t v);
+  // The bytes of a Reserve()d region, to fill in place (e.g. a READ
+  // decrypting straight into the reply).
+  std::span<uint8_t> Region(size_t offset, size_t n) { return {out_.data() + offset, n}; }
+  // Cuts a Reserve()d opaque short: keeps `n` bytes from `offset` plus
+  // padding, and drops everything after them.
+  void ShrinkOpaque(size_t offset, size_t n);
+  // Makes room for `n` more bytes at once, so a large reply grows once.
+  void ReserveCapacity(size_t n) { out_.reserve(out_.size() + n); }
   size_t size() const { return out_.size(); }
 
  private:

@@ -36,6 +36,15 @@ constexpr int kParseStyle =
     po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
 
 const std::array kCommands = {
+    Command{"serve", "VAULT [--listen ADDR:PORT] [--read-only] [--insecure] [--register]",
+            "serve the vault over NFSv3",
+            "Unlocks VAULT and serves it as an NFSv3 file system (NFS and MOUNT on one\n"
+            "port) until SIGINT or SIGTERM, then writes out every buffered write before\n"
+            "exiting. It listens on 127.0.0.1 only unless --listen names another address\n"
+            "together with --allow, and accepts only clients on reserved source ports\n"
+            "(the kernel client's) unless --insecure. On start it prints the mount\n"
+            "commands for Linux, macOS and Docker.",
+            RunServe},
     Command{"init", "VAULT [--shortening-threshold N] [--cipher-combo SIV_GCM|SIV_CTRMAC]",
             "create a new, empty vault",
             "Creates a new, empty vault in the directory VAULT, which must not exist or be\n"

@@ -22,4 +22,7 @@ int RunLn(const Invocation& invocation);
 int RunCat(const Invocation& invocation);
 int RunPut(const Invocation& invocation);
 
+// commands_serve.cc: the NFS server.
+int RunServe(const Invocation& invocation);
+
 }  // namespace vaultnfs::cli

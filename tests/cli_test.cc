@@ -372,6 +372,13 @@ TEST(CliUsage, BadUsageExitsWithTwo) {
       {"init", vault, "--shortening-threshold", "many"},
       {"init", vault, "--cipher-combo", "AES_XTS"},
       {"passwd"},
+      {"serve"},
+      {"serve", vault, "--listen", "nonsense"},
+      {"serve", vault, "--listen", "127.0.0.1:99999"},
+      {"serve", vault, "--allow", "10.0.0.0/99"},
+      {"serve", vault, "--log-level", "loud"},
+      // Beyond loopback only with the clients named.
+      {"serve", vault, "--listen", "0.0.0.0:0"},
   };
   for (const auto& args : cases) {
     SCOPED_TRACE(testing::PrintToString(args));
@@ -675,6 +682,8 @@ TEST_F(CliTest, WrongPasswordAndNotAVault) {
   fs::copy_file(fs::path(vault_) / "vault.cryptomator", Local("broken") / "vault.cryptomator");
   WriteFile(Local("broken") / "masterkey.cryptomator", "{ not json");
   ExpectFailure(Vaultnfs({"ls", Local("broken").string()}), 3, "masterkey.cryptomator");
+  ExpectFailure(Vaultnfs({"serve", vault_, "--listen", "127.0.0.1:0"}, WithPassword("wrong")), 3,
+                "wrong password");
 }
 
 TEST_F(CliTest, TamperedContentIsAnError) {

@@ -36,10 +36,20 @@ std::string NameCipher::ShortenedName(std::string_view ciphertext_name) {
 }
 
 Result<std::string> NameCipher::ContentDirPath(std::string_view dir_id) const {
+  auto hash = DirectoryHash(dir_id);
+  if (!hash.ok()) return hash.status();
+  return ContentDirPathOfHash(*hash);
+}
+
+Result<Sha1Digest> NameCipher::DirectoryHash(std::string_view dir_id) const {
   auto sealed = siv_.Encrypt({}, AsBytes(dir_id));  // no associated data here (spec §6.2)
   if (!sealed.ok()) return sealed.status();
-  const std::string hash = EncodeBase32(Sha1(*sealed));
-  return "d/" + hash.substr(0, 2) + "/" + hash.substr(2);
+  return Sha1(*sealed);
+}
+
+std::string NameCipher::ContentDirPathOfHash(const Sha1Digest& hash) {
+  const std::string text = EncodeBase32(hash);
+  return "d/" + text.substr(0, 2) + "/" + text.substr(2);
 }
 
 }  // namespace vaultcore

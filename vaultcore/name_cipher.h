@@ -45,6 +45,11 @@ class NameCipher {
 
   // "d/XX/YYYYYYYYYYYYYYYYYYYYYYYYYYYYYY" relative to the vault root.
   Result<std::string> ContentDirPath(std::string_view dir_id) const;
+  // The SHA-1 that names a directory's content location: ContentDirPath is
+  // ContentDirPathOfHash(DirectoryHash(id)). A file handle carries the hash
+  // instead of the (longer) id and finds the directory from it alone.
+  Result<Sha1Digest> DirectoryHash(std::string_view dir_id) const;
+  static std::string ContentDirPathOfHash(const Sha1Digest& hash);
 
   int shortening_threshold() const { return threshold_; }
 

@@ -108,6 +108,12 @@ TEST(NameCipherTest, DirIdHashVectors) {
     const Sha1Digest digest = Sha1(Hex(Str(v, "siv_output")));
     EXPECT_EQ(EncodeHex(digest), Str(v, "sha1"));
     EXPECT_EQ(EncodeBase32(digest), Str(v, "base32"));
+
+    // The hash a file handle carries names the same place.
+    auto hash = NameCipher(key, kDefaultThreshold).DirectoryHash(dir_id);
+    ASSERT_TRUE(hash.ok()) << hash.status().ToString();
+    EXPECT_EQ(EncodeHex(*hash), Str(v, "sha1"));
+    EXPECT_EQ(NameCipher::ContentDirPathOfHash(*hash), Str(v, "path"));
   }
   EXPECT_TRUE(saw_root);
   EXPECT_TRUE(saw_other);

@@ -824,6 +824,15 @@ Status Vault::SetTimes(const Entry& entry, std::optional<timespec> atime,
   return Status::Ok();
 }
 
+std::shared_ptr<EncryptedFile> Vault::FindOpenFile(const Entry& entry) {
+  if (entry.kind() != NodeKind::kFile) return nullptr;
+  const std::string key =
+      std::to_string(entry.attr.device) + ":" + std::to_string(entry.attr.fileid);
+  std::lock_guard lock(files_mutex_);
+  auto it = open_files_.find(key);
+  return it == open_files_.end() ? nullptr : it->second.lock();
+}
+
 Result<std::shared_ptr<EncryptedFile>> Vault::OpenFile(const Entry& entry) {
   if (entry.kind() != NodeKind::kFile) {
     return Status(
@@ -840,6 +849,17 @@ Result<std::shared_ptr<EncryptedFile>> Vault::OpenFile(const Entry& entry) {
   }
   auto mode = read_only_ ? EncryptedFile::Mode::kReadOnly : EncryptedFile::Mode::kReadWrite;
   auto file = EncryptedFile::Open(*cryptor_, entry.data_path, mode);
+  if (!file.ok() && file.status().code() == Errc::kPermission && !read_only_ &&
+      st.st_uid == geteuid() && (st.st_mode & S_IWUSR) == 0) {
+    // The owner of a read-only file may still write it through a
+    // descriptor it holds: a program that creates a file 0444 (git objects,
+    // cp of a read-only file) writes it next. NFS servers allow this (knfsd's
+    // owner override); the mode bits are back in place at once.
+    if (chmod(entry.data_path.c_str(), (st.st_mode & 07777) | S_IWUSR) == 0) {
+      file = EncryptedFile::Open(*cryptor_, entry.data_path, mode);
+      chmod(entry.data_path.c_str(), st.st_mode & 07777);
+    }
+  }
   if (!file.ok() && file.status().code() == Errc::kPermission && !read_only_) {
     file = EncryptedFile::Open(*cryptor_, entry.data_path, EncryptedFile::Mode::kReadOnly);
   }

@@ -165,6 +165,9 @@ class Vault {
   // The content of a file, shared with every other user of the same file in
   // this process. Read-only vaults open read-only.
   Result<std::shared_ptr<EncryptedFile>> OpenFile(const Entry& entry);
+  // The file's shared EncryptedFile if some user holds it open now, else
+  // null; never opens one (a server asks this on every GETATTR).
+  std::shared_ptr<EncryptedFile> FindOpenFile(const Entry& entry);
 
  private:
   Vault(std::string path, VaultConfig config, MasterKey key, bool read_only);

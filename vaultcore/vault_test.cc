@@ -2,6 +2,10 @@
 // rename, with the result checked twice: through the cleartext API (names,
 // kinds, content, error codes) and on disk against Cryptomator's layout, so
 // a node we write is one Cryptomator can find.
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "vaultcore/vault_test_fixture.h"
 
 namespace vaultcore::vault_testing {
@@ -442,6 +446,52 @@ TEST_F(VaultTest, ReadOnlyVaultRefusesMutations) {
   EXPECT_FALSE((*file)->Truncate(0).ok());
   EXPECT_EQ(ReadLink(Lookup(root(), "l")), "t");
   EXPECT_TRUE(Snapshot(path_) == before) << "a read-only vault changed on disk";
+}
+
+TEST_F(VaultTest, FindOpenFileNeverOpens) {
+  auto created = v().CreateFile(root(), "f", 0644);
+  ASSERT_TRUE(IsOk(created));
+  EXPECT_EQ(v().FindOpenFile(*created), nullptr);
+  {
+    auto file = v().OpenFile(*created);
+    ASSERT_TRUE(IsOk(file));
+    EXPECT_EQ(v().FindOpenFile(*created), *file);
+  }
+  EXPECT_EQ(v().FindOpenFile(*created), nullptr) << "the last user closed it";
+  EXPECT_EQ(v().FindOpenFile(v().RootEntry().value()), nullptr);
+}
+
+// The owner of a 0444 file writes it through the descriptor it opened (NFS
+// CREATE 0444 then WRITE). Root bypasses permission bits, so the check runs
+// in a child process that drops to an unprivileged uid.
+TEST_F(VaultTest, OwnerWritesItsReadOnlyFile) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to switch to an unprivileged uid";
+  constexpr uid_t kNobody = 65534;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(path_)) {
+    ASSERT_EQ(lchown(e.path().c_str(), kNobody, kNobody), 0);
+  }
+  ASSERT_EQ(chown(path_.c_str(), kNobody, kNobody), 0);
+  std::filesystem::permissions(std::filesystem::path(path_).parent_path(),
+                               std::filesystem::perms::others_exec,
+                               std::filesystem::perm_options::add);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (setegid(kNobody) != 0 || seteuid(kNobody) != 0) _exit(10);
+    auto vault = Vault::Open(path_, kPassword);
+    if (!vault.ok()) _exit(11);
+    auto created = (*vault)->CreateFile((*vault)->Root(), "ro", 0444);
+    if (!created.ok()) _exit(12);
+    auto file = (*vault)->OpenFile(*created);
+    if (!file.ok() || !(*file)->Write(0, AsBytes("data")).ok()) _exit(13);
+    struct stat st {};
+    if (stat(created->data_path.c_str(), &st) != 0 || (st.st_mode & 07777) != 0444) _exit(14);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "10 setuid, 11 open, 12 create, 13 write, 14 mode";
 }
 
 // ---------------------------------------------------------------------------

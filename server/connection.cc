@@ -1,0 +1,143 @@
+#include "server/connection.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include "vaultcore/log.h"
+
+namespace server {
+
+using vaultcore::Log;
+using vaultcore::LogLevel;
+
+Connection::Connection(boost::asio::ip::tcp::socket socket, ClientInfo client,
+                       Dispatcher& dispatcher, boost::asio::thread_pool& workers,
+                       ConnectionLimits limits, std::function<void(Connection*)> on_close)
+    : socket_(std::move(socket)),
+      client_(std::move(client)),
+      dispatcher_(dispatcher),
+      workers_(workers),
+      limits_(limits),
+      on_close_(std::move(on_close)),
+      assembler_(limits.max_record_size) {}
+
+void Connection::Start() {
+  boost::system::error_code ignored;
+  socket_.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+  ReadMore();
+}
+
+void Connection::Close() {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ignored;
+  socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  outbox_.clear();
+  if (on_close_) on_close_(this);
+}
+
+void Connection::ReadMore() {
+  if (closed_ || reading_) return;
+  reading_ = true;
+  socket_.async_read_some(
+      boost::asio::buffer(buffer_),
+      [self = shared_from_this()](const boost::system::error_code& error, size_t n) {
+        self->reading_ = false;
+        if (error) {
+          if (error != boost::asio::error::eof && error != boost::asio::error::operation_aborted &&
+              error != boost::asio::error::connection_reset) {
+            Log(LogLevel::kWarning, "client " + self->client_.address + ": " + error.message());
+          }
+          Log(LogLevel::kDebug, "client " + self->client_.address + ":" +
+                                    std::to_string(self->client_.port) + " disconnected");
+          self->Close();
+          return;
+        }
+        self->buffer_begin_ = 0;
+        self->buffer_end_ = n;
+        self->ProcessBuffered();
+      });
+}
+
+void Connection::ProcessBuffered() {
+  while (!closed_ && in_flight_ < limits_.max_calls_in_flight && buffer_begin_ < buffer_end_) {
+    size_t consumed = 0;
+    const auto state = assembler_.Feed(
+        std::span<const uint8_t>(buffer_).subspan(buffer_begin_, buffer_end_ - buffer_begin_),
+        &consumed);
+    buffer_begin_ += consumed;
+    if (state == rpc::RecordAssembler::State::kTooLarge) {
+      Log(LogLevel::kWarning, "client " + client_.address + ":" + std::to_string(client_.port) +
+                                  " sent a record over " + std::to_string(limits_.max_record_size) +
+                                  " bytes; closing the connection");
+      Close();
+      return;
+    }
+    if (state == rpc::RecordAssembler::State::kRecordReady) {
+      Dispatch(std::make_shared<Call>(assembler_.TakeRecord()));
+    }
+  }
+  if (buffer_begin_ == buffer_end_) ReadMore();
+}
+
+void Connection::Dispatch(std::shared_ptr<Call> call) {
+  ++in_flight_;
+  switch (dispatcher_.Prepare(*call, client_)) {
+    case Dispatcher::Next::kDrop:
+      // Not Finished(): that would re-enter ProcessBuffered, which called
+      // us, once per dropped record — a buffer full of them overflowed the
+      // stack.
+      --in_flight_;
+      return;
+    case Dispatcher::Next::kReply:
+      Send(std::move(call));
+      return;
+    case Dispatcher::Next::kRunOnWorker:
+      boost::asio::post(workers_, [self = shared_from_this(), call = std::move(call)]() mutable {
+        self->dispatcher_.Execute(*call);
+        auto executor = self->socket_.get_executor();
+        boost::asio::post(
+            executor, [self, call = std::move(call)]() mutable { self->Send(std::move(call)); });
+      });
+      return;
+  }
+}
+
+void Connection::Send(std::shared_ptr<Call> call) {
+  if (closed_) {
+    Finished();
+    return;
+  }
+  rpc::EncodeRecordMark(static_cast<uint32_t>(call->reply.size()), call->record_mark.data());
+  outbox_.push_back(std::move(call));
+  WriteNext();
+}
+
+void Connection::WriteNext() {
+  if (writing_ || outbox_.empty() || closed_) return;
+  writing_ = true;
+  const Call& call = *outbox_.front();
+  const std::array buffers = {boost::asio::buffer(call.record_mark),
+                              boost::asio::buffer(call.reply.data(), call.reply.size())};
+  boost::asio::async_write(
+      socket_, buffers,
+      [self = shared_from_this()](const boost::system::error_code& error, size_t /*n*/) {
+        self->writing_ = false;
+        if (!self->outbox_.empty()) self->outbox_.pop_front();
+        self->Finished();
+        if (error) {
+          self->Close();
+          return;
+        }
+        self->WriteNext();
+      });
+}
+
+void Connection::Finished() {
+  --in_flight_;
+  // Reading stopped at the bound; the buffer may still hold calls.
+  if (!closed_ && !reading_) ProcessBuffered();
+}
+
+}  // namespace server

@@ -1,0 +1,74 @@
+// One client's TCP connection: reads RPC records, hands each call to the
+// dispatcher, and writes each reply whole (record mark and body in one
+// gather write) as soon as it is ready, so replies may leave in another
+// order than their calls arrived. Calls in flight per connection are
+// bounded: past the bound the connection stops reading until replies
+// drain, which pushes back on the client through TCP.
+//
+// Every method runs on the server's single I/O thread; workers hand calls
+// back by posting to it. The connection keeps itself alive (shared_ptr)
+// while a read, a write or a worker holds it.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <array>
+#include <deque>
+#include <functional>
+#include <memory>
+
+#include "rpc/record.h"
+#include "server/call.h"
+#include "server/dispatcher.h"
+
+namespace server {
+
+struct ConnectionLimits {
+  size_t max_record_size = (1 << 20) + (16 << 10);  // a 1 MiB WRITE and its headers
+  size_t max_calls_in_flight = 128;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(boost::asio::ip::tcp::socket socket, ClientInfo client, Dispatcher& dispatcher,
+             boost::asio::thread_pool& workers, ConnectionLimits limits,
+             std::function<void(Connection*)> on_close);
+
+  void Start();
+  // Closes the socket; calls still on workers finish and are discarded.
+  void Close();
+  const ClientInfo& client() const { return client_; }
+
+ private:
+  void ReadMore();
+  // Turns buffered bytes into calls until the buffer is used up or the
+  // in-flight bound is reached; then reads more, or waits for replies.
+  void ProcessBuffered();
+  // Only from ProcessBuffered's loop, which it must not re-enter.
+  void Dispatch(std::shared_ptr<Call> call);
+  void Send(std::shared_ptr<Call> call);
+  void WriteNext();
+  void Finished();  // one call fewer in flight
+
+  boost::asio::ip::tcp::socket socket_;
+  const ClientInfo client_;
+  Dispatcher& dispatcher_;
+  boost::asio::thread_pool& workers_;
+  const ConnectionLimits limits_;
+  std::function<void(Connection*)> on_close_;
+
+  rpc::RecordAssembler assembler_;
+  std::array<uint8_t, 64 << 10> buffer_{};
+  size_t buffer_begin_ = 0;
+  size_t buffer_end_ = 0;
+  bool reading_ = false;
+  bool closed_ = false;
+  size_t in_flight_ = 0;
+
+  std::deque<std::shared_ptr<Call>> outbox_;
+  bool writing_ = false;
+};
+
+}  // namespace server

@@ -1,0 +1,165 @@
+#include "server/directory_page.h"
+
+#include <string_view>
+
+#include "server/nfs3_common.h"
+#include "vaultcore/log.h"
+
+namespace server::nfs3 {
+
+namespace {
+
+using vaultcore::Entry;
+
+constexpr size_t kAttrSize = 84;  // fattr3
+constexpr size_t kPostOpAttrSize = 4 + kAttrSize;
+constexpr size_t kPostOpFhSize = 4 + 4 + ((FileHandle::kSize + 3) & ~size_t{3});
+
+size_t Padded(size_t n) { return (n + 3) & ~size_t{3}; }
+
+// entry3: value-follows, fileid, name, cookie.
+size_t EntrySize(std::string_view name) { return 4 + 8 + 4 + Padded(name.size()) + 8; }
+
+struct PageItem {
+  std::string_view name;
+  const Entry* entry;  // null for "." and ".."
+  uint64_t fileid;
+};
+
+class PageWriter {
+ public:
+  PageWriter(Request& request, const ReaddirArgs& args, bool plus)
+      : request_(request), plus_(plus), dircount_(args.count), maxcount_(args.maxcount) {}
+
+  // The reply so far: status, dir attributes, verifier. Counted against
+  // maxcount together with the closing "no more entries" and eof.
+  void Begin(const Entry& dir, uint64_t verifier) {
+    EncodeStat(request_, kOk);
+    EncodeAttr(request_, dir);
+    request_.reply.U64(verifier);
+    used_ = 4 + kPostOpAttrSize + 8 + 4 + 4;
+  }
+
+  // Adds one entry; false if it does not fit (nothing written then).
+  bool Add(std::string_view name, uint64_t fileid, uint64_t cookie, const Entry* object) {
+    const size_t base = EntrySize(name);
+    size_t size = base;
+    if (plus_) size += kPostOpAttrSize + kPostOpFhSize;
+    if (used_ + size > maxcount_ || dir_used_ + base > dircount_) return false;
+    rpc::XdrWriter& out = request_.reply;
+    out.Bool(true);
+    out.U64(fileid);
+    out.String(name);
+    out.U64(cookie);
+    if (plus_) {
+      Entry fresh;
+      bool have = false;
+      if (object != nullptr) {
+        fresh = *object;
+        have = request_.exp.vault().Refresh(fresh).ok();
+      }
+      if (have) {
+        EncodeAttr(request_, fresh);
+        auto handle = request_.exp.nodes().HandleFor(fresh);
+        EncodePostOpFh(out, handle.ok() ? handle->span() : std::span<const uint8_t>());
+      } else {
+        EncodePostOpAttr(out, nullptr, request_.exp.attr_policy());
+        EncodePostOpFh(out, {});
+      }
+    }
+    used_ += size;
+    dir_used_ += base;
+    ++count_;
+    return true;
+  }
+
+  size_t count() const { return count_; }
+
+ private:
+  Request& request_;
+  const bool plus_;
+  const size_t dircount_;
+  const size_t maxcount_;
+  size_t used_ = 0;
+  size_t dir_used_ = 0;
+  size_t count_ = 0;
+};
+
+void EncodeFailure(Request& request, Stat stat, const Entry* dir) {
+  EncodeStat(request, stat);
+  if (dir != nullptr) {
+    EncodeAttr(request, *dir);
+  } else {
+    EncodePostOpAttr(request.reply, nullptr, request.exp.attr_policy());
+  }
+}
+
+}  // namespace
+
+void EncodeDirectoryPage(Request& request, const ReaddirArgs& args, bool plus) {
+  Entry dir;
+  Stat stat = ResolveDirectory(request, args.handle, &dir);
+  if (stat != kOk) {
+    EncodeFailure(request, stat, stat == kErrNotDir ? &dir : nullptr);
+    return;
+  }
+  auto listing = request.exp.nodes().List(dir);
+  if (!listing.ok()) {
+    EncodeFailure(request, StatFor(listing.status()), &dir);
+    return;
+  }
+  const std::vector<Entry>& entries = (*listing)->entries;
+  const uint64_t verifier = (*listing)->verifier;
+  if (args.cookie != 0 &&
+      ((args.verifier != 0 && args.verifier != verifier) || args.cookie > entries.size() + 2)) {
+    EncodeFailure(request, kErrBadCookie, &dir);
+    return;
+  }
+
+  const size_t mark = request.reply.size();
+  PageWriter page(request, args, plus);
+  page.Begin(dir, verifier);
+  uint64_t cookie = args.cookie;
+  bool full = false;
+  if (cookie == 0) {
+    full = !page.Add(".", dir.attr.fileid, 1, &dir);
+    if (!full) cookie = 1;
+  }
+  if (!full && cookie == 1) {
+    Entry parent;
+    auto up = request.exp.vault().Parent(dir.AsDir());
+    if (up.ok()) {
+      parent.dir_id = up->id;
+      parent.data_path = parent.node_path = up->content_path;
+      parent.attr.kind = vaultcore::NodeKind::kDirectory;
+      (void)request.exp.vault().Refresh(parent);
+    } else {
+      parent = dir;
+    }
+    full = !page.Add("..", parent.attr.fileid, 2, &parent);
+    if (!full) cookie = 2;
+  }
+  for (size_t i = cookie >= 2 ? cookie - 2 : entries.size(); !full && i < entries.size(); ++i) {
+    const Entry& e = entries[i];
+    if (CheckName(e.name) != kOk) {
+      // A name no NFS client can hold (over 255 bytes): skip it, but keep
+      // the cookies of those after it.
+      vaultcore::Log(vaultcore::LogLevel::kDebug,
+                     "READDIR skips a name of " + std::to_string(e.name.size()) + " bytes");
+      cookie = i + 3;
+      continue;
+    }
+    full = !page.Add(e.name, e.attr.fileid, i + 3, &e);
+    if (!full) cookie = i + 3;
+  }
+  const bool eof = !full;
+  if (page.count() == 0 && !eof) {
+    request.reply.ShrinkOpaque(mark, 0);
+    EncodeFailure(request, kErrTooSmall, &dir);
+    return;
+  }
+  request.reply.Bool(false);  // no more entries
+  request.reply.Bool(eof);
+}
+
+}  // namespace server::nfs3

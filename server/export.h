@@ -1,0 +1,92 @@
+// Export: the vault as NFS serves it, and everything the procedures share:
+// the node table (handles, listings), the write-back buffer, the
+// duplicate-request cache, the write verifier, and the policy that decides
+// who may do what and how attributes look.
+//
+// One Export per served vault; the Vault must outlive it. Thread-safe: the
+// I/O thread and the worker pool use it at once.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "server/duplicate_request_cache.h"
+#include "server/nfs3_xdr.h"
+#include "server/node_table.h"
+#include "server/write_back.h"
+#include "vaultcore/vault.h"
+
+namespace server {
+
+struct ExportOptions {
+  bool read_only = false;
+  // Who owns every file, as clients see it (default: the vault directory's
+  // owner), and who may call at all besides that owner and root.
+  uint32_t owner_uid = 0;
+  uint32_t owner_gid = 0;
+  std::vector<uint32_t> allowed_uids;
+  WriteBackBuffer::Options write_back;
+  // The largest file size served (FSINFO maxfilesize); larger is FBIG.
+  uint64_t max_file_size = uint64_t{1} << 44;  // 16 TiB
+};
+
+class Export {
+ public:
+  Export(vaultcore::Vault& vault, ExportOptions options);
+  Export(const Export&) = delete;
+  Export& operator=(const Export&) = delete;
+
+  vaultcore::Vault& vault() { return vault_; }
+  NodeTable& nodes() { return nodes_; }
+  WriteBackBuffer& write_back() { return write_back_; }
+  DuplicateRequestCache& duplicate_requests() { return duplicate_requests_; }
+  const ExportOptions& options() const { return options_; }
+  const nfs3::AttrPolicy& attr_policy() const { return attr_policy_; }
+  // Different at every start, and changed whenever buffered writes were
+  // lost (a failed write-back): a client that sees it change after UNSTABLE
+  // writes sends them again.
+  std::array<uint8_t, nfs3::kWriteVerifierSize> write_verifier() const;
+  bool read_only() const { return options_.read_only || vault_.read_only(); }
+  // Whether a caller with this AUTH_SYS uid may use the export.
+  bool IsAllowedUid(uint32_t uid) const;
+
+  // What a client sees of `entry`: a file's size includes data that is
+  // still in the write-back buffer.
+  vaultcore::Attributes VisibleAttributes(const vaultcore::Entry& entry);
+
+  // The content of a file. The most recently used files stay open, so a
+  // sequential READ or WRITE does not open and parse the header each time.
+  vaultcore::Result<std::shared_ptr<vaultcore::EncryptedFile>> OpenFile(
+      const vaultcore::Entry& entry);
+
+  // MOUNT's record of who mounted what (DUMP), as RFC 1813 keeps it:
+  // advisory, for display only.
+  void AddMount(std::string_view client, std::string_view path);
+  void RemoveMount(std::string_view client, std::string_view path);
+  void RemoveMounts(std::string_view client);
+  std::vector<std::pair<std::string, std::string>> Mounts();
+
+ private:
+  vaultcore::Vault& vault_;
+  const ExportOptions options_;
+  NodeTable nodes_;
+  WriteBackBuffer write_back_;
+  DuplicateRequestCache duplicate_requests_;
+  nfs3::AttrPolicy attr_policy_;
+  std::array<uint8_t, nfs3::kWriteVerifierSize> write_verifier_{};
+
+  std::mutex open_files_mutex_;
+  std::list<std::shared_ptr<vaultcore::EncryptedFile>> open_files_;  // most recent first
+
+  std::mutex mounts_mutex_;
+  std::vector<std::pair<std::string, std::string>> mounts_;  // client, path
+};
+
+}  // namespace server

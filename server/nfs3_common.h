@@ -1,0 +1,73 @@
+// Helpers every NFSv3 procedure uses: turning a handle into an entry with
+// the right error, checking new names, and encoding attributes as the
+// export presents them.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "server/export.h"
+#include "server/nfs3_xdr.h"
+#include "server/request.h"
+#include "vaultcore/vault.h"
+
+namespace server::nfs3 {
+
+// The entry `handle` names, or BADHANDLE (not ours), STALE (removed) or
+// the error reading it met.
+Stat ResolveHandle(Request& request, std::span<const uint8_t> handle, vaultcore::Entry* entry);
+// As ResolveHandle, and NOTDIR unless it is a directory.
+Stat ResolveDirectory(Request& request, std::span<const uint8_t> handle, vaultcore::Entry* dir);
+
+// A name a client wants to create or look up: NAMETOOLONG past kNameMax,
+// ACCES for "/" or NUL inside it, INVAL for "" — "." and ".." are for the
+// caller to decide (LOOKUP accepts them, CREATE does not).
+Stat CheckName(std::string_view name);
+// CheckName, and EXIST for "." and "..", which always exist.
+Stat CheckNewName(std::string_view name);
+
+// ROFS when the export is read-only.
+Stat CheckWritable(Request& request);
+
+// Whether a file of `old_size` may grow to hold `count` bytes at `offset`:
+// INVAL if the end wraps around, FBIG past the export's maximum size, NOSPC
+// if the disk cannot hold the ciphertext (an encrypted file has no holes,
+// so growing by N bytes writes N bytes).
+Stat CheckGrowth(Request& request, uint64_t old_size, uint64_t offset, uint64_t count);
+
+// The start of a change inside a directory (CREATE, MKDIR, SYMLINK,
+// REMOVE, RMDIR, RENAME): resolves the directory, checks that the export is
+// writable and that `name` is acceptable — for a new name "." and ".." are
+// EXIST, for an existing one INVAL — and captures the directory's wcc
+// attributes.
+enum class NameUse { kNew, kExisting };
+Stat BeginDirectoryChange(Request& request, const DirOpArgs& where, NameUse use,
+                          vaultcore::Entry* dir, std::optional<WccAttr>* before);
+// The directory's wcc_data after the change (empty if it never resolved);
+// drops its cached listing.
+void EndDirectoryChange(Request& request, const vaultcore::Entry& dir,
+                        const std::optional<WccAttr>& before);
+
+// Applies settable attributes in the order that keeps them all: size,
+// mode, then times (a truncation would move mtime). uid and gid may only
+// be "set" to what every file already shows (the vault has no owners):
+// anything else is PERM. Updates `entry`'s attributes.
+Stat ApplySattr(Request& request, vaultcore::Entry& entry, const Sattr& attr);
+
+// post_op_attr of `entry` re-read now (absent if that fails).
+void EncodeFreshAttr(Request& request, const vaultcore::Entry& entry);
+// post_op_attr of `entry` as it is (visible size applied).
+void EncodeAttr(Request& request, const vaultcore::Entry& entry);
+// wcc_data of a directory or file around a change: `before` as captured,
+// after re-read now.
+void EncodeWccAfter(Request& request, const std::optional<WccAttr>& before,
+                    const vaultcore::Entry& entry);
+void EncodeEmptyWcc(Request& request);
+// The handle of `entry` as post_op_fh3, then its attributes.
+void EncodeNewObject(Request& request, const vaultcore::Entry& entry);
+
+// A Stat written as the reply's first word.
+inline void EncodeStat(Request& request, Stat stat) { request.reply.U32(stat); }
+
+}  // namespace server::nfs3

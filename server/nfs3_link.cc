@@ -1,0 +1,27 @@
+// LINK (RFC 1813 §3.3.15): the vault format has no hard links.
+#include "server/nfs3_args.h"
+#include "server/nfs3_common.h"
+#include "server/procedures.h"
+
+namespace server::nfs3 {
+
+rpc::AcceptStat Link(Request& request) {
+  LinkArgs args;
+  if (!Decode(request.args, &args)) return rpc::AcceptStat::kGarbageArgs;
+  vaultcore::Entry file;
+  vaultcore::Entry dir;
+  Stat stat = ResolveHandle(request, args.handle, &file);
+  if (stat == kOk) stat = ResolveDirectory(request, args.link.dir, &dir);
+  EncodeStat(request, stat == kOk ? kErrNotSupp : stat);
+  if (file.data_path.empty()) {
+    EncodePostOpAttr(request.reply, nullptr, request.exp.attr_policy());
+  } else {
+    EncodeAttr(request, file);
+  }
+  std::optional<WccAttr> before;
+  if (!dir.data_path.empty()) before = WccOf(dir.attr);
+  EndDirectoryChange(request, dir, before);
+  return rpc::AcceptStat::kSuccess;
+}
+
+}  // namespace server::nfs3

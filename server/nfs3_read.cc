@@ -1,0 +1,72 @@
+// READ (RFC 1813 §3.3.6): exactly min(count, bytes to end of file), with
+// eof true when the read reaches the end; an offset past the end is OK
+// with no data and eof. The data is decrypted straight into the reply,
+// through the write-back buffer so unwritten data is seen.
+#include <algorithm>
+
+#include "server/nfs3_args.h"
+#include "server/nfs3_common.h"
+#include "server/procedures.h"
+#include "vaultcore/log.h"
+
+namespace server::nfs3 {
+
+inline constexpr uint32_t kMaxRead = 1 << 20;  // FSINFO rtmax
+
+rpc::AcceptStat Read(Request& request) {
+  ReadArgs args;
+  if (!Decode(request.args, &args)) return rpc::AcceptStat::kGarbageArgs;
+  vaultcore::Entry entry;
+  Stat stat = ResolveHandle(request, args.handle, &entry);
+  if (stat == kOk && entry.kind() == vaultcore::NodeKind::kDirectory) stat = kErrIsDir;
+  if (stat == kOk && entry.kind() != vaultcore::NodeKind::kFile) stat = kErrInval;
+  std::shared_ptr<vaultcore::EncryptedFile> file;
+  if (stat == kOk) {
+    auto opened = request.exp.OpenFile(entry);
+    if (opened.ok()) {
+      file = std::move(opened).value();
+    } else {
+      stat = StatFor(opened.status());
+    }
+  }
+  if (stat != kOk) {
+    EncodeStat(request, stat);
+    if (!entry.data_path.empty()) {
+      EncodeAttr(request, entry);
+    } else {
+      EncodePostOpAttr(request.reply, nullptr, request.exp.attr_policy());
+    }
+    return rpc::AcceptStat::kSuccess;
+  }
+
+  const uint32_t count = std::min(args.count, kMaxRead);
+  rpc::XdrWriter& out = request.reply;
+  out.ReserveCapacity(count + 256);
+  const size_t stat_at = out.size();
+  EncodeStat(request, kOk);
+  EncodeAttr(request, entry);
+  const size_t count_at = out.size();
+  out.U32(0);       // count, patched below
+  out.Bool(false);  // eof, patched below
+  out.U32(0);       // opaque length, patched below
+  const size_t data_at = out.Reserve(count);
+  auto read = request.exp.write_back().Read(file, args.offset, out.Region(data_at, count));
+  auto size = request.exp.write_back().Size(*file);
+  if (!read.ok() || !size.ok()) {
+    const vaultcore::Status& error = read.ok() ? size.status() : read.status();
+    vaultcore::Log(vaultcore::LogLevel::kError,
+                   "READ of " + file->path() + ": " + error.ToString());
+    out.ShrinkOpaque(stat_at, 0);  // drop everything encoded so far
+    EncodeStat(request, StatFor(error));
+    EncodeAttr(request, entry);
+    return rpc::AcceptStat::kSuccess;
+  }
+  const size_t n = *read;
+  out.ShrinkOpaque(data_at, n);
+  out.PatchU32(count_at, static_cast<uint32_t>(n));
+  out.PatchU32(count_at + 4, args.offset + n >= *size ? 1 : 0);
+  out.PatchU32(count_at + 8, static_cast<uint32_t>(n));
+  return rpc::AcceptStat::kSuccess;
+}
+
+}  // namespace server::nfs3

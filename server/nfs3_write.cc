@@ -1,0 +1,64 @@
+// WRITE (RFC 1813 §3.3.7). UNSTABLE data goes to the write-back buffer
+// and is answered UNSTABLE: it reaches the disk by COMMIT, memory pressure
+// or an idle timeout. DATA_SYNC and FILE_SYNC data is on disk (fdatasync)
+// before the reply, which then says FILE_SYNC. Every reply carries the
+// write verifier, so a client notices a restart that lost buffered data.
+#include "server/nfs3_args.h"
+#include "server/nfs3_common.h"
+#include "server/procedures.h"
+#include "vaultcore/log.h"
+
+namespace server::nfs3 {
+
+inline constexpr uint32_t kMaxWrite = 1 << 20;  // FSINFO wtmax
+
+rpc::AcceptStat Write(Request& request) {
+  WriteArgs args;
+  if (!Decode(request.args, &args)) return rpc::AcceptStat::kGarbageArgs;
+  vaultcore::Entry entry;
+  Stat stat = ResolveHandle(request, args.handle, &entry);
+  if (stat == kOk) stat = CheckWritable(request);
+  if (stat == kOk && entry.kind() == vaultcore::NodeKind::kDirectory) stat = kErrIsDir;
+  if (stat == kOk && entry.kind() != vaultcore::NodeKind::kFile) stat = kErrInval;
+  if (stat == kOk && args.count > kMaxWrite) stat = kErrInval;
+  std::optional<WccAttr> before;
+  std::shared_ptr<vaultcore::EncryptedFile> file;
+  if (stat == kOk) {
+    const vaultcore::Attributes visible = request.exp.VisibleAttributes(entry);
+    before = WccOf(visible);
+    stat = CheckGrowth(request, visible.size, args.offset, args.count);
+  }
+  if (stat == kOk) {
+    auto opened = request.exp.OpenFile(entry);
+    if (opened.ok()) {
+      file = std::move(opened).value();
+    } else {
+      stat = StatFor(opened.status());
+    }
+  }
+  if (stat == kOk) {
+    WriteBackBuffer& buffer = request.exp.write_back();
+    vaultcore::Status written = args.stable == kUnstable
+                                    ? buffer.Write(file, args.offset, args.data)
+                                    : buffer.WriteStable(file, args.offset, args.data);
+    if (!written.ok()) {
+      vaultcore::Log(vaultcore::LogLevel::kError,
+                     "WRITE to " + file->path() + ": " + written.ToString());
+      stat = StatFor(written);
+    }
+  }
+  EncodeStat(request, stat);
+  if (entry.data_path.empty()) {
+    EncodeEmptyWcc(request);
+  } else {
+    EncodeWccAfter(request, before, entry);
+  }
+  if (stat == kOk) {
+    request.reply.U32(args.count);
+    request.reply.U32(args.stable == kUnstable ? kUnstable : kFileSync);
+    request.reply.FixedOpaque(request.exp.write_verifier());
+  }
+  return rpc::AcceptStat::kSuccess;
+}
+
+}  // namespace server::nfs3

@@ -1,0 +1,374 @@
+#include "server/node_table.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+
+#include "vaultcore/encrypted_file.h"
+
+namespace server {
+
+using vaultcore::Entry;
+using vaultcore::Errc;
+using vaultcore::NodeKind;
+using vaultcore::Result;
+using vaultcore::Status;
+
+namespace {
+
+// Remembered locations are a cache: past this many, start again.
+constexpr size_t kMaxRememberedFiles = 1 << 20;
+constexpr size_t kMaxRemembered = 1 << 16;
+constexpr size_t kMaxCachedListings = 64;
+// A stale handle must not make every request walk the whole tree.
+constexpr auto kWalkInterval = std::chrono::seconds(2);
+// File-system time stamps advance in ticks of a few milliseconds; a listing
+// taken within this long of the directory's last change may miss a second
+// change in the same tick that leaves the stat unchanged.
+constexpr int64_t kRacyWindowNs = 100'000'000;
+constexpr size_t kMaxDirIdFile = 4096;
+
+std::string HashKey(const vaultcore::Sha1Digest& hash) {
+  return {reinterpret_cast<const char*>(hash.data()), hash.size()};
+}
+
+bool SameTime(const timespec& a, const timespec& b) {
+  return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+bool SameDirectoryState(const struct stat& a, const struct stat& b) {
+  return a.st_ino == b.st_ino && a.st_dev == b.st_dev && a.st_size == b.st_size &&
+         a.st_nlink == b.st_nlink && SameTime(a.st_mtim, b.st_mtim) &&
+         SameTime(a.st_ctim, b.st_ctim);
+}
+
+int64_t Nanoseconds(const timespec& t) {
+  return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+}
+
+HandleKind KindOf(NodeKind kind) {
+  switch (kind) {
+    case NodeKind::kDirectory:
+      return HandleKind::kDirectory;
+    case NodeKind::kSymlink:
+      return HandleKind::kSymlink;
+    case NodeKind::kFile:
+      break;
+  }
+  return HandleKind::kFile;
+}
+
+// FNV-1a: the verifier only has to change when the listing does.
+void Mix(uint64_t& h, std::string_view bytes) {
+  for (char c : bytes) {
+    h ^= static_cast<uint8_t>(c);
+    h *= 0x100000001b3ULL;
+  }
+}
+
+uint64_t VerifierOf(const std::vector<Entry>& entries) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (const Entry& e : entries) {
+    Mix(h, e.node_path);
+    const uint64_t id = e.attr.fileid;
+    Mix(h, std::string_view(reinterpret_cast<const char*>(&id), sizeof id));
+  }
+  return h == 0 ? 1 : h;  // a client's first READDIR sends 0
+}
+
+constexpr std::array<uint8_t, 8> kNoNonce{};
+
+}  // namespace
+
+NodeTable::NodeTable(vaultcore::Vault& vault) : vault_(vault), codec_(vault.master_key()) {
+  auto hash = vault_.names().DirectoryHash("");
+  if (hash.ok()) root_hash_ = *hash;
+  dir_ids_[HashKey(root_hash_)] = "";
+  root_handle_ = codec_.Encode({HandleKind::kDirectory, root_hash_, 0, {}});
+}
+
+Result<std::array<uint8_t, 8>> NodeTable::NoncePrefix(const std::string& data_path) const {
+  std::array<uint8_t, 8> prefix{};
+  const int fd = open(data_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return Status::FromErrno(errno, "open " + data_path);
+  const ssize_t n = pread(fd, prefix.data(), prefix.size(), 0);
+  const int err = errno;
+  close(fd);
+  if (n < 0) return Status::FromErrno(err, "read " + data_path);
+  if (static_cast<size_t>(n) < prefix.size()) return kNoNonce;  // no header yet
+  return prefix;
+}
+
+Result<FileHandle> NodeTable::HandleFor(const Entry& entry) {
+  if (entry.kind() == NodeKind::kDirectory) {
+    auto hash = vault_.names().DirectoryHash(entry.dir_id);
+    if (!hash.ok()) return hash.status();
+    {
+      std::lock_guard lock(mutex_);
+      dir_ids_[HashKey(*hash)] = entry.dir_id;
+    }
+    return codec_.Encode({HandleKind::kDirectory, *hash, 0, {}});
+  }
+  auto parent_hash = vault_.names().DirectoryHash(entry.parent_id);
+  if (!parent_hash.ok()) return parent_hash.status();
+  std::array<uint8_t, 8> nonce = kNoNonce;
+  bool known = false;
+  {
+    std::lock_guard lock(mutex_);
+    dir_ids_[HashKey(*parent_hash)] = entry.parent_id;
+    auto it = files_.find(entry.attr.fileid);
+    if (it != files_.end() && SameTime(it->second.ctime, entry.attr.ctime) &&
+        it->second.nonce != kNoNonce) {
+      nonce = it->second.nonce;
+      known = true;
+    }
+  }
+  if (!known) {
+    auto read = NoncePrefix(entry.data_path);
+    if (!read.ok()) return read.status();
+    nonce = *read;
+  }
+  RememberFile(entry, nonce);
+  return codec_.Encode({KindOf(entry.kind()), *parent_hash, entry.attr.fileid, nonce});
+}
+
+Result<Entry> NodeTable::Resolve(std::span<const uint8_t> handle) {
+  auto fields = codec_.Decode(handle);
+  if (!fields) return Status(Errc::kInvalidArgument, "not a file handle of this vault");
+  if (fields->kind == HandleKind::kDirectory) return ResolveDirectory(*fields);
+  return ResolveFile(*fields);
+}
+
+Result<Entry> NodeTable::ResolveDirectory(const HandleFields& fields) {
+  auto id = DirectoryIdOf(fields.dir_hash);
+  if (!id.ok()) return id.status();
+  auto dir = vault_.Directory(*id);
+  if (!dir.ok()) return dir.status();
+  Entry entry;
+  entry.dir_id = dir->id;
+  entry.data_path = dir->content_path;
+  entry.node_path = dir->content_path;
+  entry.attr.kind = NodeKind::kDirectory;
+  Status s = vault_.Refresh(entry);
+  if (!s.ok()) {
+    if (s.code() == Errc::kNotFound) return Status(Errc::kNotFound, "directory was removed");
+    return s;
+  }
+  return entry;
+}
+
+Result<std::string> NodeTable::DirectoryIdOf(const vaultcore::Sha1Digest& hash) {
+  const std::string key = HashKey(hash);
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = dir_ids_.find(key); it != dir_ids_.end()) return it->second;
+  }
+  // Not seen since this process started: every directory keeps an
+  // encrypted copy of its own id (spec §6.4); trust it only if it hashes
+  // back to the handle's location.
+  const std::string content =
+      vault_.path() + "/" + vaultcore::NameCipher::ContentDirPathOfHash(hash);
+  struct stat st;
+  if (stat(content.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Status(Errc::kNotFound, "directory was removed");
+  }
+  auto id =
+      vaultcore::ReadSmallEncryptedFile(vault_.cryptor(), content + "/dirid.c9r", kMaxDirIdFile);
+  if (id.ok()) {
+    auto check = vault_.names().DirectoryHash(*id);
+    if (check.ok() && *check == hash) {
+      RememberDirectory(*id);
+      return std::move(id).value();
+    }
+  }
+  WalkTree();  // no usable backup: find it the long way
+  std::lock_guard lock(mutex_);
+  if (auto it = dir_ids_.find(key); it != dir_ids_.end()) return it->second;
+  return Status(Errc::kNotFound, "directory is no longer in the tree");
+}
+
+Result<Entry> NodeTable::ResolveFile(const HandleFields& fields) {
+  // nullopt: the file is no longer where it was last seen.
+  auto check = [&](FileLocation location) -> std::optional<Result<Entry>> {
+    Entry entry = std::move(location.entry);
+    if (!vault_.Refresh(entry).ok() || entry.attr.fileid != fields.inode) return std::nullopt;
+    if (fields.nonce_prefix == kNoNonce) return Result<Entry>(std::move(entry));
+    std::array<uint8_t, 8> nonce = location.nonce;
+    if (nonce == kNoNonce || !SameTime(location.ctime, entry.attr.ctime)) {
+      auto read = NoncePrefix(entry.data_path);
+      if (!read.ok()) return Result<Entry>(read.status());
+      nonce = *read;
+      RememberFile(entry, nonce);
+    }
+    // A file that has lost its header altogether cannot be told apart.
+    if (nonce != kNoNonce && nonce != fields.nonce_prefix) {
+      return Result<Entry>(Status(Errc::kNotFound, "the file was removed and its inode reused"));
+    }
+    return Result<Entry>(std::move(entry));
+  };
+  auto remembered = [&]() -> std::optional<FileLocation> {
+    std::lock_guard lock(mutex_);
+    auto it = files_.find(fields.inode);
+    if (it == files_.end()) return std::nullopt;
+    return it->second;
+  };
+
+  if (auto location = remembered()) {
+    if (auto entry = check(*location)) return std::move(*entry);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (removed_.contains(fields.inode)) return Status(Errc::kNotFound, "file was removed");
+  }
+  // Renamed, or not seen since a restart: the directory it was made in is
+  // the best guess, then the whole tree.
+  if (auto parent_id = DirectoryIdOf(fields.dir_hash); parent_id.ok()) {
+    if (auto dir = vault_.Directory(*parent_id); dir.ok()) (void)ListAndRemember(*dir);
+    if (auto location = remembered()) {
+      if (auto entry = check(*location)) return std::move(*entry);
+    }
+  }
+  WalkTree();
+  if (auto location = remembered()) {
+    if (auto entry = check(*location)) return std::move(*entry);
+  }
+  return Status(Errc::kNotFound, "file was removed");
+}
+
+void NodeTable::RememberFile(const Entry& entry, const std::array<uint8_t, 8>& nonce) {
+  std::lock_guard lock(mutex_);
+  if (files_.size() >= kMaxRememberedFiles) files_.clear();
+  removed_.erase(entry.attr.fileid);  // the inode has been reused
+  FileLocation& location = files_[entry.attr.fileid];
+  location.entry = entry;
+  location.ctime = entry.attr.ctime;
+  location.nonce = nonce;
+}
+
+void NodeTable::RememberDirectory(const std::string& dir_id) {
+  auto hash = vault_.names().DirectoryHash(dir_id);
+  if (!hash.ok()) return;
+  std::lock_guard lock(mutex_);
+  dir_ids_[HashKey(*hash)] = dir_id;
+}
+
+Result<std::vector<Entry>> NodeTable::ListAndRemember(const vaultcore::DirRef& dir) {
+  auto entries = vault_.List(dir);
+  if (!entries.ok()) return entries.status();
+  for (const Entry& e : *entries) {
+    if (e.kind() == NodeKind::kDirectory) {
+      RememberDirectory(e.dir_id);
+      continue;
+    }
+    // Keep a nonce already known for an unchanged file.
+    std::array<uint8_t, 8> nonce = kNoNonce;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = files_.find(e.attr.fileid);
+      if (it != files_.end() && SameTime(it->second.ctime, e.attr.ctime)) nonce = it->second.nonce;
+    }
+    RememberFile(e, nonce);
+  }
+  return entries;
+}
+
+void NodeTable::WalkTree() {
+  {
+    std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    if (last_walk_ != std::chrono::steady_clock::time_point{} && now - last_walk_ < kWalkInterval) {
+      return;
+    }
+    last_walk_ = now;
+  }
+  std::deque<vaultcore::DirRef> queue{vault_.Root()};
+  while (!queue.empty()) {
+    vaultcore::DirRef dir = std::move(queue.front());
+    queue.pop_front();
+    auto entries = ListAndRemember(dir);
+    if (!entries.ok()) continue;
+    for (const Entry& e : *entries) {
+      if (e.kind() == NodeKind::kDirectory) queue.push_back(e.AsDir());
+    }
+  }
+}
+
+Result<std::shared_ptr<const Listing>> NodeTable::List(const Entry& dir) {
+  struct stat before;
+  if (stat(dir.data_path.c_str(), &before) != 0) {
+    if (errno == ENOENT) return Status(Errc::kNotFound, "directory was removed");
+    return Status::FromErrno(errno, "stat " + dir.data_path);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    auto it = listings_.find(dir.dir_id);
+    if (it != listings_.end()) {
+      if (SameDirectoryState(it->second.validated, before)) {
+        listing_lru_.splice(listing_lru_.begin(), listing_lru_, it->second.lru);
+        return it->second.listing;
+      }
+      listing_lru_.erase(it->second.lru);
+      listings_.erase(it);
+    }
+  }
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  auto entries = ListAndRemember(dir.AsDir());
+  if (!entries.ok()) return entries.status();
+  std::sort(entries->begin(), entries->end(),
+            [](const Entry& a, const Entry& b) { return a.node_path < b.node_path; });
+  auto listing = std::make_shared<Listing>();
+  listing->verifier = VerifierOf(*entries);
+  listing->entries = std::move(entries).value();
+
+  const bool racy = Nanoseconds(now) - Nanoseconds(before.st_mtim) < kRacyWindowNs ||
+                    Nanoseconds(now) - Nanoseconds(before.st_ctim) < kRacyWindowNs;
+  if (!racy) {
+    std::lock_guard lock(mutex_);
+    if (listings_.size() >= kMaxCachedListings) {
+      listings_.erase(listing_lru_.back());
+      listing_lru_.pop_back();
+    }
+    listing_lru_.push_front(dir.dir_id);
+    CachedListing& cached = listings_[dir.dir_id];
+    cached.listing = listing;
+    cached.validated = before;
+    cached.lru = listing_lru_.begin();
+  }
+  return std::shared_ptr<const Listing>(std::move(listing));
+}
+
+void NodeTable::Removed(const Entry& entry) {
+  if (entry.kind() == NodeKind::kDirectory) return;  // its content directory is gone: STALE anyway
+  std::lock_guard lock(mutex_);
+  files_.erase(entry.attr.fileid);
+  if (removed_.size() >= kMaxRemembered) removed_.clear();
+  removed_.insert(entry.attr.fileid);
+}
+
+void NodeTable::Moved(const Entry& entry) {
+  if (entry.kind() == NodeKind::kDirectory) {
+    RememberDirectory(entry.dir_id);
+    return;
+  }
+  std::array<uint8_t, 8> nonce = kNoNonce;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = files_.find(entry.attr.fileid);
+    if (it != files_.end()) nonce = it->second.nonce;
+  }
+  RememberFile(entry, nonce);
+}
+
+void NodeTable::DirectoryChanged(const std::string& dir_id) {
+  std::lock_guard lock(mutex_);
+  auto it = listings_.find(dir_id);
+  if (it == listings_.end()) return;
+  listing_lru_.erase(it->second.lru);
+  listings_.erase(it);
+}
+
+}  // namespace server

@@ -1,0 +1,119 @@
+// NodeTable turns file handles into vault entries and back, and caches
+// directory listings for READDIR. It holds no state a handle depends on:
+// everything it remembers is a cache that a restart empties and that is
+// refilled from the ciphertext tree (design.md, "Handles must").
+//
+// Resolving a handle:
+//   - a directory handle names its content directory by hash; the id is
+//     learned from handles made earlier, else read from the directory's own
+//     dirid.c9r backup, else found by walking the tree;
+//   - a file or symlink handle names its ciphertext inode. The table
+//     remembers where each inode was last seen; after a restart or a rename
+//     it lists the hinted parent directory, and as a last resort walks the
+//     tree. The header-nonce prefix in the handle rejects a reused inode.
+// Errors: Errc::kInvalidArgument for a handle this vault did not make
+// (NFS3ERR_BADHANDLE), Errc::kNotFound for an object that no longer exists
+// (NFS3ERR_STALE), anything else as it came.
+//
+// Listings are validated against the content directory's stat on every
+// use, so a change a sync client makes shows up at the next READDIR; a
+// listing taken too close to a directory change to be trusted (the
+// "racy" window of coarse file-system timestamps) is taken again.
+//
+// Thread-safe. The Vault must outlive the table.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "server/file_handle.h"
+#include "vaultcore/status.h"
+#include "vaultcore/vault.h"
+
+namespace server {
+
+// One directory's entries in a stable order (by ciphertext node name), and
+// the verifier that changes whenever the set of names or objects changes.
+struct Listing {
+  uint64_t verifier = 0;
+  std::vector<vaultcore::Entry> entries;
+};
+
+class NodeTable {
+ public:
+  explicit NodeTable(vaultcore::Vault& vault);
+  NodeTable(const NodeTable&) = delete;
+  NodeTable& operator=(const NodeTable&) = delete;
+
+  vaultcore::Vault& vault() { return vault_; }
+  const HandleCodec& codec() const { return codec_; }
+
+  FileHandle RootHandle() const { return root_handle_; }
+  // A handle for `entry`, remembering where the entry lives.
+  vaultcore::Result<FileHandle> HandleFor(const vaultcore::Entry& entry);
+
+  // The entry a handle names, with fresh attributes. A directory's entry
+  // carries its id and content path (name and node path are unknown).
+  vaultcore::Result<vaultcore::Entry> Resolve(std::span<const uint8_t> handle);
+
+  // The listing of a directory; cached, validated against the ciphertext.
+  vaultcore::Result<std::shared_ptr<const Listing>> List(const vaultcore::Entry& dir);
+
+  // After a change this server made in a directory: the cached listing
+  // goes, whatever the time stamps say.
+  void DirectoryChanged(const std::string& dir_id);
+  // After this server removed a file or symlink: its handles answer STALE
+  // at once, without searching the tree for it.
+  void Removed(const vaultcore::Entry& entry);
+  // After this server moved an entry: remember where it is now.
+  void Moved(const vaultcore::Entry& entry);
+
+ private:
+  struct FileLocation {
+    vaultcore::Entry entry;
+    timespec ctime{};                // when `nonce` was read
+    std::array<uint8_t, 8> nonce{};  // all zero: not read yet
+  };
+  struct CachedListing {
+    std::shared_ptr<const Listing> listing;
+    struct stat validated {};
+    std::list<std::string>::iterator lru;
+  };
+
+  vaultcore::Result<vaultcore::Entry> ResolveDirectory(const HandleFields& fields);
+  vaultcore::Result<vaultcore::Entry> ResolveFile(const HandleFields& fields);
+  vaultcore::Result<std::string> DirectoryIdOf(const vaultcore::Sha1Digest& hash);
+  // Lists `dir` and remembers every child; returns the listing.
+  vaultcore::Result<std::vector<vaultcore::Entry>> ListAndRemember(const vaultcore::DirRef& dir);
+  // Lists every directory of the vault, remembering everything (at most
+  // once per kWalkInterval: a stale handle must not cost a walk each time).
+  void WalkTree();
+  void RememberFile(const vaultcore::Entry& entry, const std::array<uint8_t, 8>& nonce);
+  void RememberDirectory(const std::string& dir_id);
+  vaultcore::Result<std::array<uint8_t, 8>> NoncePrefix(const std::string& data_path) const;
+
+  vaultcore::Vault& vault_;
+  const HandleCodec codec_;
+  FileHandle root_handle_;
+  vaultcore::Sha1Digest root_hash_{};
+
+  std::mutex mutex_;                                      // guards everything below
+  std::unordered_map<std::string, std::string> dir_ids_;  // hash bytes -> dir id
+  std::unordered_map<uint64_t, FileLocation> files_;      // inode -> last seen
+  std::unordered_set<uint64_t> removed_;                  // inodes removed here
+  std::unordered_map<std::string, CachedListing> listings_;
+  std::list<std::string> listing_lru_;  // most recent first
+  std::chrono::steady_clock::time_point last_walk_{};
+};
+
+}  // namespace server

@@ -1,0 +1,594 @@
+#include "server/write_back.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+#include <iterator>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "vaultcore/content_cryptor.h"
+#include "vaultcore/log.h"
+
+namespace server {
+
+using vaultcore::EncryptedFile;
+using vaultcore::Errc;
+using vaultcore::Result;
+using vaultcore::Status;
+
+namespace {
+
+constexpr uint64_t kChunk = vaultcore::kCleartextChunkSize;
+
+// Consecutive chunks are written with one EncryptedFile::Write of up to
+// this many (its own pwrite batch), so a long sequential run costs one
+// system call per MiB rather than one per chunk.
+constexpr size_t kMaxRunChunks = 32;
+
+}  // namespace
+
+struct WriteBackBuffer::FileState : std::enable_shared_from_this<FileState> {
+  explicit FileState(std::shared_ptr<EncryptedFile> f) : file(std::move(f)) {}
+
+  // Held while the file has anything buffered, unsynced or unreported, so
+  // the object (and its descriptor) cannot go away with data pending.
+  const std::shared_ptr<EncryptedFile> file;
+
+  // The file's lock. Guards the two fields below.
+  std::mutex mutex;
+  // Chunk index -> the chunk's complete content, whose length is
+  // min(kChunk, logical size - chunk start): every buffered chunk but the
+  // one holding end of file is full, so writing them in ascending order
+  // never makes EncryptedFile read a chunk back.
+  std::map<uint64_t, std::vector<uint8_t>> chunks;
+  // The first flush error not yet reported by Commit.
+  Status error;
+
+  // Guarded by WriteBackBuffer::mutex_. `registered` is only cleared with
+  // the file's lock also held, so it is stable for a holder of either.
+  bool registered = true;
+  bool flushing = false;  // claimed by a pressure or idle flush
+  size_t bytes = 0;       // this file's share of buffered_
+  // Bumped by each write to disk; equal to synced_gen once fsynced.
+  uint64_t written_gen = 0;
+  uint64_t synced_gen = 0;
+  std::chrono::steady_clock::time_point last_write;
+  bool in_lru = false;
+  std::list<StatePtr>::iterator lru_pos;
+};
+
+// What a write will do, worked out before anything changes so that a
+// failed read or a full budget leaves the buffer as it was.
+struct WriteBackBuffer::WritePlan {
+  uint64_t old_end = 0;  // logical size before the write
+  uint64_t new_end = 0;  // and after it
+  size_t growth = 0;     // buffered bytes it adds
+  // Touched chunks that are not buffered and not wholly overwritten (so at
+  // most the first and the last), read from disk, in index order.
+  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> loaded;
+};
+
+WriteBackBuffer::WriteBackBuffer(Options options) : options_(options) {
+  if (options_.idle_flush.count() > 0) idle_thread_ = std::thread([this] { IdleFlushLoop(); });
+}
+
+WriteBackBuffer::~WriteBackBuffer() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  stop_cv_.notify_all();
+  if (idle_thread_.joinable()) idle_thread_.join();
+  Status s = FlushAll(true);
+  if (!s.ok()) {
+    vaultcore::Log(vaultcore::LogLevel::kError, "write-back at shutdown: " + s.ToString());
+  }
+}
+
+size_t WriteBackBuffer::buffered_bytes() const {
+  std::lock_guard lock(mutex_);
+  return buffered_;
+}
+
+WriteBackBuffer::StatePtr WriteBackBuffer::LockState(
+    const EncryptedFile* file, const std::shared_ptr<EncryptedFile>* create_with,
+    std::unique_lock<std::mutex>& lock) {
+  for (;;) {
+    StatePtr state;
+    {
+      std::lock_guard registry(mutex_);
+      if (auto it = files_.find(file); it != files_.end()) {
+        state = it->second;
+      } else if (create_with == nullptr) {
+        return nullptr;
+      } else {
+        state = std::make_shared<FileState>(*create_with);
+        files_.emplace(file, state);
+      }
+    }
+    std::unique_lock file_lock(state->mutex);
+    {
+      // Forgotten between the lookup and the lock: look again.
+      std::lock_guard registry(mutex_);
+      if (!state->registered) continue;
+    }
+    lock = std::move(file_lock);
+    return state;
+  }
+}
+
+uint64_t WriteBackBuffer::BufferedEndLocked(const FileState& state) {
+  if (state.chunks.empty()) return 0;
+  const auto& [index, content] = *state.chunks.rbegin();
+  return index * kChunk + content.size();
+}
+
+void WriteBackBuffer::UpdateLruLocked(FileState& state, bool touch) {
+  if (touch) state.last_write = std::chrono::steady_clock::now();
+  const bool want = state.registered && state.bytes > 0;
+  if (!want) {
+    if (state.in_lru) lru_.erase(state.lru_pos);
+    state.in_lru = false;
+  } else if (!state.in_lru) {
+    state.lru_pos = lru_.insert(lru_.end(), state.shared_from_this());
+    state.in_lru = true;
+  } else if (touch) {
+    lru_.splice(lru_.end(), lru_, state.lru_pos);
+  }
+}
+
+bool WriteBackBuffer::TryReserve(FileState& state, size_t bytes) {
+  std::lock_guard lock(mutex_);
+  if (bytes > options_.max_bytes - buffered_) return false;
+  buffered_ += bytes;
+  state.bytes += bytes;
+  UpdateLruLocked(state, /*touch=*/true);
+  return true;
+}
+
+void WriteBackBuffer::ReleaseBytes(FileState& state, size_t bytes) {
+  std::lock_guard lock(mutex_);
+  assert(state.bytes >= bytes && buffered_ >= bytes);
+  buffered_ -= bytes;
+  state.bytes -= bytes;
+  UpdateLruLocked(state, /*touch=*/false);
+  if (bytes > 0) room_cv_.notify_all();
+}
+
+void WriteBackBuffer::ForgetIfIdleLocked(FileState& state) {
+  std::lock_guard lock(mutex_);
+  if (!state.registered || !state.chunks.empty() || !state.error.ok() || state.bytes != 0 ||
+      state.written_gen != state.synced_gen) {
+    return;
+  }
+  state.registered = false;
+  UpdateLruLocked(state, /*touch=*/false);
+  files_.erase(state.file.get());
+}
+
+Status WriteBackBuffer::PlanWriteLocked(FileState& state, uint64_t offset, size_t length,
+                                        WritePlan& plan) {
+  auto disk_size = state.file->Size();
+  if (!disk_size.ok()) return disk_size.status();
+  const uint64_t end = offset + length;
+  plan.old_end = std::max(*disk_size, BufferedEndLocked(state));
+  plan.new_end = std::max(plan.old_end, end);
+  plan.growth = 0;
+  plan.loaded.clear();
+
+  const uint64_t first = offset / kChunk;
+  const uint64_t last = (end - 1) / kChunk;
+  for (uint64_t index = first; index <= last; ++index) {
+    const uint64_t start = index * kChunk;
+    const size_t valid = std::min(kChunk, plan.new_end - start);
+    if (auto it = state.chunks.find(index); it != state.chunks.end()) {
+      plan.growth += valid - it->second.size();
+      continue;
+    }
+    plan.growth += valid;
+    if (offset <= start && end >= start + valid) continue;  // wholly overwritten
+    std::vector<uint8_t> content(valid, 0);
+    if (start < *disk_size) {
+      const size_t on_disk = std::min<uint64_t>(valid, *disk_size - start);
+      auto got = state.file->Read(start, std::span(content).first(on_disk));
+      if (!got.ok()) return got.status();
+    }
+    plan.loaded.emplace_back(index, std::move(content));
+  }
+
+  // A buffered chunk holding the old end of file, before the write, must
+  // grow with zeros to stay complete.
+  if (plan.new_end > plan.old_end && plan.old_end % kChunk != 0 && plan.old_end / kChunk < first) {
+    if (auto it = state.chunks.find(plan.old_end / kChunk); it != state.chunks.end()) {
+      plan.growth += kChunk - it->second.size();
+    }
+  }
+  return Status::Ok();
+}
+
+void WriteBackBuffer::ApplyWriteLocked(FileState& state, WritePlan& plan, uint64_t offset,
+                                       std::span<const uint8_t> data) {
+  const uint64_t end = offset + data.size();
+  const uint64_t first = offset / kChunk;
+  const uint64_t last = (end - 1) / kChunk;
+  auto loaded = plan.loaded.begin();
+  for (uint64_t index = first; index <= last; ++index) {
+    const uint64_t start = index * kChunk;
+    const size_t valid = std::min(kChunk, plan.new_end - start);
+    auto [it, inserted] = state.chunks.try_emplace(index);
+    std::vector<uint8_t>& chunk = it->second;
+    if (inserted && loaded != plan.loaded.end() && loaded->first == index) {
+      chunk = std::move(loaded->second);
+      ++loaded;
+    } else {
+      chunk.resize(valid);  // a new chunk is overwritten below; an old one grows with zeros
+    }
+    const uint64_t from = std::max(offset, start);
+    const uint64_t to = std::min(end, start + kChunk);
+    std::memcpy(chunk.data() + (from - start), data.data() + (from - offset), to - from);
+  }
+  if (plan.new_end > plan.old_end && plan.old_end % kChunk != 0 && plan.old_end / kChunk < first) {
+    if (auto it = state.chunks.find(plan.old_end / kChunk); it != state.chunks.end()) {
+      it->second.resize(kChunk);
+    }
+  }
+}
+
+Status WriteBackBuffer::FlushLocked(FileState& state, bool log_failure) {
+  if (state.chunks.empty()) return Status::Ok();
+  Status result;
+  std::vector<uint8_t> run;
+  for (auto it = state.chunks.begin(); it != state.chunks.end();) {
+    auto next = std::next(it);
+    size_t count = 1;
+    while (next != state.chunks.end() && count < kMaxRunChunks &&
+           next->first == std::prev(next)->first + 1 && std::prev(next)->second.size() == kChunk) {
+      ++next;
+      ++count;
+    }
+    Status s;
+    if (count == 1) {
+      s = state.file->Write(it->first * kChunk, it->second);
+    } else {
+      run.clear();
+      for (auto chunk = it; chunk != next; ++chunk) {
+        run.insert(run.end(), chunk->second.begin(), chunk->second.end());
+      }
+      s = state.file->Write(it->first * kChunk, run);
+    }
+    if (!s.ok()) {
+      result = std::move(s);
+      break;
+    }
+    it = next;
+  }
+
+  size_t bytes = 0;
+  for (const auto& [index, content] : state.chunks) bytes += content.size();
+  state.chunks.clear();
+  if (!result.ok()) {
+    failed_flushes_.fetch_add(1, std::memory_order_relaxed);
+    if (state.error.ok()) state.error = result;
+    if (log_failure) {
+      vaultcore::Log(vaultcore::LogLevel::kError,
+                     "write-back of " + state.file->path() +
+                         " failed, buffered writes dropped (the next COMMIT reports it): " +
+                         result.ToString());
+    }
+  }
+  {
+    std::lock_guard lock(mutex_);
+    assert(state.bytes == bytes && buffered_ >= bytes);
+    buffered_ -= bytes;
+    state.bytes -= bytes;
+    ++state.written_gen;
+    UpdateLruLocked(state, /*touch=*/false);
+  }
+  room_cv_.notify_all();
+  return result;
+}
+
+Status WriteBackBuffer::WriteThroughLocked(FileState& state, uint64_t offset,
+                                           std::span<const uint8_t> data) {
+  Status s = FlushLocked(state, /*log_failure=*/false);
+  if (!s.ok()) return s;
+  s = state.file->Write(offset, data);
+  std::lock_guard lock(mutex_);
+  ++state.written_gen;
+  UpdateLruLocked(state, /*touch=*/true);
+  return s;
+}
+
+Status WriteBackBuffer::MakeRoom(size_t bytes, const FileState* self) {
+  std::unique_lock lock(mutex_);
+  while (bytes > options_.max_bytes - buffered_) {
+    if (bytes > options_.max_bytes) return Status::Ok();  // the caller writes through
+    StatePtr victim;
+    for (const StatePtr& state : lru_) {
+      if (!state->flushing) {
+        victim = state;
+        break;
+      }
+    }
+    if (victim == nullptr) {
+      // Every buffered file is being flushed by another thread already.
+      room_cv_.wait(lock);
+      continue;
+    }
+    victim->flushing = true;
+    lock.unlock();
+    Status s;
+    {
+      std::unique_lock file_lock(victim->mutex);
+      bool live;
+      {
+        std::lock_guard registry(mutex_);
+        live = victim->registered;
+      }
+      if (live) {
+        s = FlushLocked(*victim, /*log_failure=*/victim.get() != self);
+        ForgetIfIdleLocked(*victim);
+      }
+    }
+    lock.lock();
+    victim->flushing = false;
+    room_cv_.notify_all();
+    if (!s.ok() && victim.get() == self) return s;
+  }
+  return Status::Ok();
+}
+
+Status WriteBackBuffer::Write(const std::shared_ptr<EncryptedFile>& file, uint64_t offset,
+                              std::span<const uint8_t> data) {
+  if (file == nullptr) return Status(Errc::kInvalidArgument, "write-back: no file");
+  if (data.empty()) return Status::Ok();  // POSIX: not even an extension
+  if (offset > kMaxFileSize || data.size() > kMaxFileSize - offset) {
+    return Status(Errc::kFileTooBig, file->path() + ": a write at " + std::to_string(offset) +
+                                         " would end past the largest file size");
+  }
+  for (;;) {
+    std::unique_lock<std::mutex> lock;
+    StatePtr state = LockState(file.get(), &file, lock);
+    WritePlan plan;
+    Status s = PlanWriteLocked(*state, offset, data.size(), plan);
+    if (s.ok()) {
+      if (plan.growth > options_.max_bytes) {
+        s = WriteThroughLocked(*state, offset, data);
+      } else if (TryReserve(*state, plan.growth)) {
+        ApplyWriteLocked(*state, plan, offset, data);
+      } else {
+        // Flushing needs other files' locks; never wait for one holding ours.
+        ForgetIfIdleLocked(*state);
+        lock.unlock();
+        s = MakeRoom(plan.growth, state.get());
+        if (s.ok()) continue;  // plan again: the file may have changed meanwhile
+        return s;
+      }
+    }
+    ForgetIfIdleLocked(*state);
+    return s;
+  }
+}
+
+Result<size_t> WriteBackBuffer::Read(const std::shared_ptr<EncryptedFile>& file, uint64_t offset,
+                                     std::span<uint8_t> out) {
+  if (file == nullptr) return Status(Errc::kInvalidArgument, "write-back: no file");
+  std::unique_lock<std::mutex> lock;
+  StatePtr state = LockState(file.get(), nullptr, lock);
+  if (state == nullptr || state->chunks.empty()) {
+    // Nothing buffered: the disk is the truth, and reading it needs no lock
+    // of ours (a write that slips in now simply comes after this read).
+    if (lock.owns_lock()) lock.unlock();
+    return file->Read(offset, out);
+  }
+  auto disk_size = file->Size();
+  if (!disk_size.ok()) return disk_size.status();
+  const uint64_t size = std::max(*disk_size, BufferedEndLocked(*state));
+  if (offset >= size || out.empty()) return size_t{0};
+  const uint64_t stop = offset + std::min<uint64_t>(out.size(), size - offset);
+
+  auto it = state->chunks.lower_bound(offset / kChunk);
+  uint64_t pos = offset;
+  while (pos < stop) {
+    uint8_t* dest = out.data() + (pos - offset);
+    const uint64_t index = pos / kChunk;
+    if (it != state->chunks.end() && it->first == index) {
+      const uint64_t start = index * kChunk;
+      const uint64_t to = std::min(stop, start + kChunk);
+      const uint64_t have = std::clamp(start + it->second.size(), pos, to);
+      if (have > pos) std::memcpy(dest, it->second.data() + (pos - start), have - pos);
+      std::memset(dest + (have - pos), 0, to - have);
+      pos = to;
+      ++it;
+    } else {
+      // Up to the next buffered chunk from disk; past its end of file lies
+      // a gap that a later buffered chunk opened: zeros.
+      const uint64_t to = it == state->chunks.end() ? stop : std::min(stop, it->first * kChunk);
+      auto got = file->Read(pos, std::span(dest, to - pos));
+      if (!got.ok()) return got.status();
+      std::memset(dest + *got, 0, to - pos - *got);
+      pos = to;
+    }
+  }
+  return static_cast<size_t>(stop - offset);
+}
+
+Result<uint64_t> WriteBackBuffer::Size(const EncryptedFile& file) {
+  std::unique_lock<std::mutex> lock;
+  StatePtr state = LockState(&file, nullptr, lock);
+  auto disk_size = file.Size();
+  if (state == nullptr || !disk_size.ok()) return disk_size;
+  return std::max(*disk_size, BufferedEndLocked(*state));
+}
+
+void WriteBackBuffer::FinishSync(const StatePtr& state, uint64_t generation) {
+  std::unique_lock<std::mutex> file_lock(state->mutex);
+  {
+    std::lock_guard registry(mutex_);
+    if (!state->registered) return;
+    state->synced_gen = std::max(state->synced_gen, generation);
+  }
+  ForgetIfIdleLocked(*state);
+}
+
+Status WriteBackBuffer::Commit(const std::shared_ptr<EncryptedFile>& file) {
+  if (file == nullptr) return Status(Errc::kInvalidArgument, "write-back: no file");
+  std::unique_lock<std::mutex> lock;
+  StatePtr state = LockState(file.get(), nullptr, lock);
+  if (state == nullptr) return file->Sync();
+  (void)FlushLocked(*state, /*log_failure=*/false);  // its error, if first, is in state->error
+  const Status reported = std::exchange(state->error, Status());
+  uint64_t generation;
+  {
+    std::lock_guard registry(mutex_);
+    generation = state->written_gen;
+  }
+  // fdatasync can take long: let readers and writers of the file go on.
+  lock.unlock();
+  Status s = file->Sync();
+  if (s.ok()) FinishSync(state, generation);
+  return reported.ok() ? s : reported;
+}
+
+Status WriteBackBuffer::WriteStable(const std::shared_ptr<EncryptedFile>& file, uint64_t offset,
+                                    std::span<const uint8_t> data) {
+  Status s = Write(file, offset, data);
+  if (!s.ok()) return s;
+  return Commit(file);
+}
+
+Status WriteBackBuffer::Truncate(const std::shared_ptr<EncryptedFile>& file, uint64_t size) {
+  if (file == nullptr) return Status(Errc::kInvalidArgument, "write-back: no file");
+  if (size > kMaxFileSize) {
+    return Status(Errc::kFileTooBig, file->path() + ": size " + std::to_string(size) +
+                                         " is past the largest file size");
+  }
+  std::unique_lock<std::mutex> lock;
+  StatePtr state = LockState(file.get(), &file, lock);
+  size_t dropped = 0;
+  for (auto it = state->chunks.lower_bound(size / kChunk); it != state->chunks.end();) {
+    const uint64_t start = it->first * kChunk;
+    if (start >= size) {
+      dropped += it->second.size();
+      it = state->chunks.erase(it);
+    } else {
+      const size_t keep = size - start;
+      if (it->second.size() > keep) {
+        dropped += it->second.size() - keep;
+        it->second.resize(keep);
+      }
+      ++it;
+    }
+  }
+  ReleaseBytes(*state, dropped);
+  Status s = FlushLocked(*state, /*log_failure=*/false);
+  if (s.ok()) {
+    s = file->Truncate(size);
+    std::lock_guard registry(mutex_);
+    ++state->written_gen;
+    UpdateLruLocked(*state, /*touch=*/true);
+  }
+  ForgetIfIdleLocked(*state);
+  return s;
+}
+
+Status WriteBackBuffer::FlushAll(bool sync) {
+  std::vector<StatePtr> states;
+  {
+    std::lock_guard registry(mutex_);
+    states.reserve(files_.size());
+    for (const auto& [file, state] : files_) states.push_back(state);
+  }
+  Status first;
+  for (const StatePtr& state : states) {
+    uint64_t generation = 0;
+    bool need_sync = false;
+    {
+      std::unique_lock file_lock(state->mutex);
+      {
+        std::lock_guard registry(mutex_);
+        if (!state->registered) continue;
+      }
+      (void)FlushLocked(*state, /*log_failure=*/false);  // its error, if first, is in state->error
+      if (first.ok()) first = state->error;
+      {
+        std::lock_guard registry(mutex_);
+        generation = state->written_gen;
+        need_sync = sync && generation != state->synced_gen;
+      }
+      ForgetIfIdleLocked(*state);
+    }
+    if (need_sync) {
+      Status s = state->file->Sync();
+      if (s.ok()) {
+        FinishSync(state, generation);
+      } else if (first.ok()) {
+        first = std::move(s);
+      }
+    }
+  }
+  return first;
+}
+
+void WriteBackBuffer::IdleFlush(const StatePtr& state) {
+  uint64_t generation = 0;
+  bool need_sync = false;
+  {
+    std::unique_lock file_lock(state->mutex);
+    bool live;
+    {
+      std::lock_guard registry(mutex_);
+      live = state->registered;
+    }
+    if (live) {
+      (void)FlushLocked(*state, /*log_failure=*/true);
+      std::lock_guard registry(mutex_);
+      generation = state->written_gen;
+      need_sync = generation != state->synced_gen;
+    }
+  }
+  if (need_sync) {
+    Status s = state->file->Sync();
+    if (s.ok()) {
+      FinishSync(state, generation);
+    } else {
+      // The kernel reports a writeback error to one fsync only: keep it for
+      // the client's COMMIT.
+      vaultcore::Log(vaultcore::LogLevel::kError,
+                     "write-back of " + state->file->path() + " failed: " + s.ToString());
+      // Record it on the file's live state, even if a Commit forgot this one.
+      std::unique_lock<std::mutex> file_lock;
+      StatePtr live = LockState(state->file.get(), &state->file, file_lock);
+      if (live->error.ok()) live->error = std::move(s);
+    }
+  }
+  std::lock_guard registry(mutex_);
+  state->flushing = false;
+  room_cv_.notify_all();
+}
+
+void WriteBackBuffer::IdleFlushLoop() {
+  const auto idle = options_.idle_flush;
+  const auto period = std::max<std::chrono::milliseconds>(idle / 2, std::chrono::milliseconds(1));
+  std::unique_lock lock(mutex_);
+  while (!stop_) {
+    if (stop_cv_.wait_for(lock, period, [this] { return stop_; })) break;
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<StatePtr> due;
+    for (const auto& [file, state] : files_) {
+      const bool pending = state->bytes > 0 || state->written_gen != state->synced_gen;
+      if (pending && !state->flushing && now - state->last_write >= idle) {
+        state->flushing = true;
+        due.push_back(state);
+      }
+    }
+    lock.unlock();
+    for (const StatePtr& state : due) IdleFlush(state);
+    lock.lock();
+  }
+}
+
+}  // namespace server

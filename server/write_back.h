@@ -1,0 +1,197 @@
+// The write-back buffer behind NFSv3 UNSTABLE writes (RFC 1813 §3.3.7):
+// the server may acknowledge such a write before the data is on stable
+// storage, as long as a later COMMIT reports whether it got there. Writing
+// each small WRITE straight into an EncryptedFile would re-encrypt (and
+// read back) the 32 KiB chunk it lands in every time; buffering lets the
+// flush write whole chunks once.
+//
+// Dirty data is held as whole cleartext chunks: chunk i holds the complete
+// content of [i * 32 KiB, i * 32 KiB + its length), loaded from disk on the
+// first partial write to it (zeros past end of file). Writing a chunk out
+// therefore never needs the bytes on disk, and a flush writes chunk-aligned
+// ranges in ascending order with no read-modify-write.
+//
+// Data leaves the buffer, with EncryptedFile::Write, when
+//   - COMMIT (Commit), a stable WRITE (WriteStable), a size change
+//     (Truncate) or shutdown (FlushAll) asks for it;
+//   - the buffer is over Options::max_bytes: the least recently written
+//     files are written out (no fsync) until the new data fits;
+//   - a file has not been written for Options::idle_flush: a background
+//     thread writes it out and fsyncs it, so a file at rest becomes durable
+//     even if the client never commits.
+// A flush that fails drops the file's buffered data (keeping it would pin
+// the budget and show readers bytes that may never reach the disk) and the
+// error becomes sticky: the next Commit of that file reports it, so the
+// client learns of the loss. Background and pressure failures are also
+// logged, since nobody may ask until then.
+//
+// Every write, read, size query and truncation of a file must go through
+// the same WriteBackBuffer while the buffer is in use, and each file must
+// be one shared EncryptedFile object (as Vault::OpenFile hands out): the
+// buffer keys files by object.
+//
+// Thread-safety: all methods may be called from many threads at once, on
+// the same file or on different ones. Each file has its own lock, held
+// while its chunks change and during I/O on it; one short-held lock guards
+// the file registry, the LRU order and the budget. I/O on one file never
+// waits for I/O on another, except where a writer must first make room.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <thread>
+#include <unordered_map>
+
+#include "vaultcore/encrypted_file.h"
+#include "vaultcore/status.h"
+
+namespace server {
+
+class WriteBackBuffer {
+ public:
+  // Writes ending past this are refused with kFileTooBig: the ciphertext
+  // of a larger file would not fit in off_t.
+  static constexpr uint64_t kMaxFileSize = uint64_t{1} << 62;
+
+  struct Options {
+    // Bound on buffered cleartext bytes over all files. buffered_bytes()
+    // never exceeds it. A single write that would need more than this on
+    // its own is written straight through instead.
+    size_t max_bytes = size_t{64} << 20;
+    // A file with no write for this long is written out and fsynced by a
+    // background thread, which looks every idle_flush / 2. Zero or less: no
+    // background thread; data waits for a commit, pressure or shutdown, and
+    // a file written out under pressure keeps its descriptor open until it
+    // is committed or FlushAll(true) syncs it.
+    std::chrono::milliseconds idle_flush{1500};
+  };
+
+  explicit WriteBackBuffer(Options options);
+  // Stops the background thread, then FlushAll(true); an error there is
+  // logged. No other thread may still be calling in.
+  ~WriteBackBuffer();
+
+  WriteBackBuffer(const WriteBackBuffer&) = delete;
+  WriteBackBuffer& operator=(const WriteBackBuffer&) = delete;
+
+  // An UNSTABLE write: buffers `data` at `offset` of `file` (a gap past end
+  // of file reads as zeros). A 0-byte write changes nothing. If the buffer
+  // is full the least recently written files are written out first. An
+  // error means this write did not happen: kFileTooBig past kMaxFileSize,
+  // a failed read of a partly overwritten chunk, a failed write-through,
+  // or a failed flush of this same file's older data, which the next
+  // Commit reports again because it lost earlier acknowledged writes.
+  // A failed flush of another file does not fail this write (that file's
+  // Commit reports it).
+  vaultcore::Status Write(const std::shared_ptr<vaultcore::EncryptedFile>& file, uint64_t offset,
+                          std::span<const uint8_t> data);
+
+  // Reads up to out.size() bytes at `offset` as the file is after every
+  // buffered write: disk content with buffered chunks laid over it, zeros
+  // in a gap, stopping at the logical end of file. Returns the bytes read
+  // (0 at or past end of file).
+  vaultcore::Result<size_t> Read(const std::shared_ptr<vaultcore::EncryptedFile>& file,
+                                 uint64_t offset, std::span<uint8_t> out);
+
+  // The logical size: the larger of the size on disk and the end of the
+  // buffered data.
+  vaultcore::Result<uint64_t> Size(const vaultcore::EncryptedFile& file);
+
+  // COMMIT: writes the file's buffered chunks out and fsyncs it. Returns
+  // the first error since the previous Commit of this file, including one
+  // a background or pressure flush met (reported once, then cleared).
+  vaultcore::Status Commit(const std::shared_ptr<vaultcore::EncryptedFile>& file);
+
+  // A FILE_SYNC or DATA_SYNC write: Write, then Commit. Because it commits,
+  // it also reports (and clears) an earlier flush error of the file.
+  vaultcore::Status WriteStable(const std::shared_ptr<vaultcore::EncryptedFile>& file,
+                                uint64_t offset, std::span<const uint8_t> data);
+
+  // SETATTR size: drops buffered data at or past `size`, writes out the
+  // rest, then EncryptedFile::Truncate(size); no fsync. On an error the
+  // size may be unchanged; a failed write-out is also sticky for Commit.
+  vaultcore::Status Truncate(const std::shared_ptr<vaultcore::EncryptedFile>& file, uint64_t size);
+
+  // Shutdown: writes out every file with buffered data and, with `sync`,
+  // fsyncs every file written since its last fsync. Returns the first
+  // error, including flush errors no Commit has reported yet (which stay
+  // sticky). Writes that race with it may stay buffered.
+  vaultcore::Status FlushAll(bool sync);
+
+  // Cleartext bytes buffered now, over all files.
+  size_t buffered_bytes() const;
+
+  // How many flushes failed and dropped acknowledged data since the buffer
+  // was made. The server folds it into its write verifier, so that every
+  // client resends what it has not seen committed.
+  uint64_t failed_flushes() const { return failed_flushes_.load(std::memory_order_relaxed); }
+
+ private:
+  struct FileState;
+  using StatePtr = std::shared_ptr<FileState>;
+  struct WritePlan;
+
+  // Finds the state of `file` (creating it if `create_with` is set) and
+  // locks it into `lock`; null if there is none and none was to be made.
+  StatePtr LockState(const vaultcore::EncryptedFile* file,
+                     const std::shared_ptr<vaultcore::EncryptedFile>* create_with,
+                     std::unique_lock<std::mutex>& lock);
+
+  // The remaining helpers named *Locked need the file's lock held.
+  vaultcore::Status PlanWriteLocked(FileState& state, uint64_t offset, size_t length,
+                                    WritePlan& plan);
+  void ApplyWriteLocked(FileState& state, WritePlan& plan, uint64_t offset,
+                        std::span<const uint8_t> data);
+  vaultcore::Status WriteThroughLocked(FileState& state, uint64_t offset,
+                                       std::span<const uint8_t> data);
+  // Writes out and drops all buffered chunks of the file. Returns this
+  // flush's error, which also becomes the sticky error if there is none.
+  vaultcore::Status FlushLocked(FileState& state, bool log_failure);
+  // End of the buffered data, 0 if none.
+  static uint64_t BufferedEndLocked(const FileState& state);
+  // Forgets the file if it has nothing left to write, sync or report.
+  void ForgetIfIdleLocked(FileState& state);
+
+  // Adds `bytes` to the budget if they fit; marks the file just written.
+  bool TryReserve(FileState& state, size_t bytes);
+  // Gives back bytes of a flushed file.
+  void ReleaseBytes(FileState& state, size_t bytes);
+  // Writes out least recently written files until `bytes` more would fit.
+  // Returns an error only if a flush of `self` failed.
+  vaultcore::Status MakeRoom(size_t bytes, const FileState* self);
+  // Records that everything written to the file up to `generation` is on
+  // stable storage.
+  void FinishSync(const StatePtr& state, uint64_t generation);
+
+  // Needs mutex_. Keeps the file in lru_ exactly while it has buffered
+  // bytes or unsynced writes; `touch` makes it the most recently written.
+  void UpdateLruLocked(FileState& state, bool touch);
+
+  void IdleFlushLoop();
+  void IdleFlush(const StatePtr& state);
+
+  const Options options_;
+
+  mutable std::mutex mutex_;  // guards everything below and FileState's bookkeeping
+  std::unordered_map<const vaultcore::EncryptedFile*, StatePtr> files_;
+  // Files with buffered bytes or unsynced writes, least recently written
+  // first.
+  std::list<StatePtr> lru_;
+  size_t buffered_ = 0;
+  std::condition_variable room_cv_;  // a flush finished: bytes may have been freed
+  std::condition_variable stop_cv_;  // wakes the background thread to stop
+  bool stop_ = false;
+
+  std::atomic<uint64_t> failed_flushes_{0};
+
+  std::thread idle_thread_;  // last: started once everything above exists
+};
+
+}  // namespace server
