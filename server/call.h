@@ -37,6 +37,7 @@ struct Call {
   const ProcedureEntry* procedure = nullptr;
   size_t args_offset = 0;          // where the arguments start in `record`
   std::optional<CallKey> drc_key;  // set when the call went through the DRC
+  size_t charged_bytes = 0;        // counted against the connection's bound
 };
 
 }  // namespace server

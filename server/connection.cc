@@ -33,7 +33,6 @@ void Connection::Close() {
   boost::system::error_code ignored;
   socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
-  outbox_.clear();
   if (on_close_) on_close_(this);
 }
 
@@ -61,7 +60,8 @@ void Connection::ReadMore() {
 }
 
 void Connection::ProcessBuffered() {
-  while (!closed_ && in_flight_ < limits_.max_calls_in_flight && buffer_begin_ < buffer_end_) {
+  while (!closed_ && in_flight_ < limits_.max_calls_in_flight &&
+         bytes_in_flight_ < limits_.max_bytes_in_flight && buffer_begin_ < buffer_end_) {
     size_t consumed = 0;
     const auto state = assembler_.Feed(
         std::span<const uint8_t>(buffer_).subspan(buffer_begin_, buffer_end_ - buffer_begin_),
@@ -82,18 +82,18 @@ void Connection::ProcessBuffered() {
 }
 
 void Connection::Dispatch(std::shared_ptr<Call> call) {
-  ++in_flight_;
   switch (dispatcher_.Prepare(*call, client_)) {
     case Dispatcher::Next::kDrop:
-      // Not Finished(): that would re-enter ProcessBuffered, which called
-      // us, once per dropped record — a buffer full of them overflowed the
-      // stack.
-      --in_flight_;
+      // Never in flight, so no Finished(): that would re-enter
+      // ProcessBuffered, which called us, once per dropped record — a
+      // buffer full of them overflowed the stack.
       return;
     case Dispatcher::Next::kReply:
+      Charge(*call);
       Send(std::move(call));
       return;
     case Dispatcher::Next::kRunOnWorker:
+      Charge(*call);
       boost::asio::post(workers_, [self = shared_from_this(), call = std::move(call)]() mutable {
         self->dispatcher_.Execute(*call);
         auto executor = self->socket_.get_executor();
@@ -104,9 +104,18 @@ void Connection::Dispatch(std::shared_ptr<Call> call) {
   }
 }
 
+void Connection::Charge(Call& call) {
+  ++in_flight_;
+  call.charged_bytes = call.record.size();
+  bytes_in_flight_ += call.charged_bytes;
+}
+
 void Connection::Send(std::shared_ptr<Call> call) {
+  // The reply's memory counts from now, until it is written.
+  call->charged_bytes += call->reply.size();
+  bytes_in_flight_ += call->reply.size();
   if (closed_) {
-    Finished();
+    Finished(*call);
     return;
   }
   rpc::EncodeRecordMark(static_cast<uint32_t>(call->reply.size()), call->record_mark.data());
@@ -124,8 +133,12 @@ void Connection::WriteNext() {
       socket_, buffers,
       [self = shared_from_this()](const boost::system::error_code& error, size_t /*n*/) {
         self->writing_ = false;
-        if (!self->outbox_.empty()) self->outbox_.pop_front();
-        self->Finished();
+        if (!self->outbox_.empty()) {
+          // Off the queue first: Finished may dispatch and send more.
+          const std::shared_ptr<Call> sent = std::move(self->outbox_.front());
+          self->outbox_.pop_front();
+          self->Finished(*sent);
+        }
         if (error) {
           self->Close();
           return;
@@ -134,8 +147,9 @@ void Connection::WriteNext() {
       });
 }
 
-void Connection::Finished() {
+void Connection::Finished(const Call& call) {
   --in_flight_;
+  bytes_in_flight_ -= call.charged_bytes;
   // Reading stopped at the bound; the buffer may still hold calls.
   if (!closed_ && !reading_) ProcessBuffered();
 }

@@ -28,6 +28,9 @@ namespace server {
 struct ConnectionLimits {
   size_t max_record_size = (1 << 20) + (16 << 10);  // a 1 MiB WRITE and its headers
   size_t max_calls_in_flight = 128;
+  // Record and reply bytes of the calls in flight: with 1 MiB WRITEs and
+  // READs the call count alone would allow 128 MiB per connection.
+  size_t max_bytes_in_flight = 64 << 20;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -48,9 +51,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ProcessBuffered();
   // Only from ProcessBuffered's loop, which it must not re-enter.
   void Dispatch(std::shared_ptr<Call> call);
+  void Charge(Call& call);  // one call more in flight
   void Send(std::shared_ptr<Call> call);
   void WriteNext();
-  void Finished();  // one call fewer in flight
+  void Finished(const Call& call);  // one call fewer in flight
 
   boost::asio::ip::tcp::socket socket_;
   const ClientInfo client_;
@@ -66,6 +70,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool reading_ = false;
   bool closed_ = false;
   size_t in_flight_ = 0;
+  size_t bytes_in_flight_ = 0;
 
   std::deque<std::shared_ptr<Call>> outbox_;
   bool writing_ = false;

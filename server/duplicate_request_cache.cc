@@ -1,11 +1,14 @@
 #include "server/duplicate_request_cache.h"
 
+#include <algorithm>
 #include <functional>
 
 namespace server {
 
-DuplicateRequestCache::DuplicateRequestCache(size_t max_entries, std::chrono::seconds max_age)
-    : max_entries_(max_entries), max_age_(max_age) {}
+DuplicateRequestCache::DuplicateRequestCache(size_t max_entries, Clock::duration max_age, Now now)
+    : max_entries_(std::max<size_t>(max_entries, 1)),
+      max_age_(max_age),
+      now_(now ? std::move(now) : Now([] { return Clock::now(); })) {}
 
 uint64_t DuplicateRequestCache::Checksum(std::span<const uint8_t> args) {
   uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a: a collision also needs the same xid
@@ -25,10 +28,10 @@ size_t DuplicateRequestCache::KeyHash::operator()(const CallKey& k) const {
   return h;
 }
 
-void DuplicateRequestCache::EvictLocked(std::chrono::steady_clock::time_point now) {
+void DuplicateRequestCache::EvictLocked(Clock::time_point now, size_t keep) {
   while (!by_age_.empty()) {
     auto it = slots_.find(by_age_.front());
-    const bool too_many = slots_.size() > max_entries_;
+    const bool too_many = slots_.size() > keep;
     const bool too_old = it == slots_.end() || now - it->second.at > max_age_;
     if (!too_many && !too_old) break;
     if (it != slots_.end()) slots_.erase(it);
@@ -38,15 +41,16 @@ void DuplicateRequestCache::EvictLocked(std::chrono::steady_clock::time_point no
 
 DuplicateRequestCache::Verdict DuplicateRequestCache::Begin(const CallKey& key,
                                                             std::vector<uint8_t>* reply) {
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = now_();
   std::lock_guard lock(mutex_);
-  EvictLocked(now);
+  EvictLocked(now, max_entries_);
   auto it = slots_.find(key);
   if (it != slots_.end()) {
     if (!it->second.done) return Verdict::kInProgress;
     *reply = it->second.reply;
     return Verdict::kReplay;
   }
+  EvictLocked(now, max_entries_ - 1);  // room for this one
   by_age_.push_back(key);
   Slot& slot = slots_[key];
   slot.at = now;

@@ -7,12 +7,14 @@
 // across clients and reboots).
 //
 // While the first execution is still running, a retransmission is dropped:
-// the first reply will answer it. Bounded by entry count and age.
-// Thread-safe.
+// the first reply will answer it. Bounded by entry count (never more than
+// `max_entries`; the oldest go first) and age (older than `max_age` is
+// forgotten). Thread-safe.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <span>
@@ -41,8 +43,14 @@ class DuplicateRequestCache {
     kReplay,      // send `*reply` again
   };
 
+  using Clock = std::chrono::steady_clock;
+  // Where the cache reads the time: a test passes one it moves by hand.
+  using Now = std::function<Clock::time_point()>;
+
+  // `max_entries` of 0 is taken as 1.
   explicit DuplicateRequestCache(size_t max_entries = 4096,
-                                 std::chrono::seconds max_age = std::chrono::seconds(120));
+                                 Clock::duration max_age = std::chrono::seconds(120),
+                                 Now now = nullptr);
 
   static uint64_t Checksum(std::span<const uint8_t> args);
 
@@ -60,14 +68,17 @@ class DuplicateRequestCache {
   struct Slot {
     bool done = false;
     std::vector<uint8_t> reply;
-    std::chrono::steady_clock::time_point at;
+    Clock::time_point at;
     std::list<CallKey>::iterator age;
   };
 
-  void EvictLocked(std::chrono::steady_clock::time_point now);
+  // Forgets what is older than max_age_, then the oldest until at most
+  // `keep` remain.
+  void EvictLocked(Clock::time_point now, size_t keep);
 
   const size_t max_entries_;
-  const std::chrono::seconds max_age_;
+  const Clock::duration max_age_;
+  const Now now_;
   std::mutex mutex_;
   std::unordered_map<CallKey, Slot, KeyHash> slots_;
   std::list<CallKey> by_age_;  // oldest first

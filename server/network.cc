@@ -44,16 +44,20 @@ std::optional<Network> ParseNetwork(std::string_view text) {
   boost::system::error_code error;
   const auto base = boost::asio::ip::make_address(std::string(text.substr(0, slash)), error);
   if (error) return std::nullopt;
-  Network network{Unmapped(base), base.is_v4() ? 32u : 128u};
+  Network network{Unmapped(base), 0};
+  network.prefix_length = network.base.is_v4() ? 32u : 128u;
+  // A v4-mapped network ("::ffff:10.0.0.0/104") is kept as IPv4, so its
+  // prefix counts from the end of the ::ffff:0:0/96 prefix.
+  const unsigned mapped_bits = network.base.is_v4() && base.is_v6() ? 96u : 0u;
   if (slash != std::string_view::npos) {
     const std::string_view length = text.substr(slash + 1);
     unsigned value = 0;
     auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), value);
     if (ec != std::errc() || end != length.data() + length.size() || length.empty() ||
-        value > network.prefix_length) {
+        value < mapped_bits || value - mapped_bits > network.prefix_length) {
       return std::nullopt;
     }
-    network.prefix_length = value;
+    network.prefix_length = value - mapped_bits;
   }
   return network;
 }
