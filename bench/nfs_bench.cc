@@ -188,9 +188,7 @@ std::string Pattern(size_t size) {
   return data;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Run(int argc, char** argv) {
   size_t size_mib = 256;
   double seconds = 3;
   std::string url;
@@ -396,4 +394,15 @@ int main(int argc, char** argv) {
     io.join();
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "nfs_bench: %s\n", e.what());
+    return 1;
+  }
 }

@@ -141,6 +141,14 @@ Stat ApplySattr(Request& request, Entry& entry, const Sattr& attr) {
   return StatFor(vault.Refresh(entry));
 }
 
+Sattr InitialAttributes(const Sattr& asked) {
+  Sattr initial = asked;
+  initial.size.reset();
+  initial.uid.reset();
+  initial.gid.reset();
+  return initial;
+}
+
 void EncodeAttr(Request& request, const Entry& entry) {
   const vaultcore::Attributes attr = request.exp.VisibleAttributes(entry);
   EncodePostOpAttr(request.reply, &attr, request.exp.attr_policy());

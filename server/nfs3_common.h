@@ -55,6 +55,14 @@ void EndDirectoryChange(Request& request, const vaultcore::Entry& dir,
 // anything else is PERM. Updates `entry`'s attributes.
 Stat ApplySattr(Request& request, vaultcore::Entry& entry, const Sattr& attr);
 
+// What of a CREATE's or MKDIR's attributes applies to the new object: the
+// mode exactly as asked (whatever this process's umask) and the times. The
+// size is 0 already; uid and gid are the caller's identity (macOS sends
+// them), which a vault without owners cannot take: every object shows the
+// export's owner, so they are ignored rather than failing a creation that
+// has already happened.
+Sattr InitialAttributes(const Sattr& asked);
+
 // post_op_attr of `entry` re-read now (absent if that fails).
 void EncodeFreshAttr(Request& request, const vaultcore::Entry& entry);
 // post_op_attr of `entry` as it is (visible size applied).

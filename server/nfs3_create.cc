@@ -64,11 +64,7 @@ Stat CreateFile(Request& request, const CreateArgs& args, const vaultcore::Entry
     if (!s.ok()) return StatFor(s);
     return StatFor(vault.Refresh(*created));
   }
-  // The mode exactly as asked, whatever this process's umask; the size is
-  // 0 already.
-  Sattr rest = args.attr;
-  rest.size.reset();
-  return ApplySattr(request, *created, rest);
+  return ApplySattr(request, *created, InitialAttributes(args.attr));
 }
 
 }  // namespace

@@ -17,9 +17,7 @@ rpc::AcceptStat Mkdir(Request& request) {
                                                     args.attr.mode.value_or(0755));
     if (result.ok()) {
       made = std::move(result).value();
-      Sattr rest = args.attr;
-      rest.size.reset();
-      stat = ApplySattr(request, made, rest);
+      stat = ApplySattr(request, made, InitialAttributes(args.attr));
     } else {
       stat = StatFor(result.status());
     }

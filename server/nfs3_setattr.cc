@@ -11,10 +11,12 @@ rpc::AcceptStat Setattr(Request& request) {
   if (!Decode(request.args, &args)) return rpc::AcceptStat::kGarbageArgs;
   vaultcore::Entry entry;
   Stat stat = ResolveHandle(request, args.handle, &entry);
-  if (stat == kOk) stat = CheckWritable(request);
   std::optional<WccAttr> before;
   if (stat == kOk) {
     before = WccOf(request.exp.VisibleAttributes(entry));
+    stat = CheckWritable(request);
+  }
+  if (stat == kOk) {
     if (args.guard_ctime && (args.guard_ctime->tv_sec != entry.attr.ctime.tv_sec ||
                              args.guard_ctime->tv_nsec != entry.attr.ctime.tv_nsec)) {
       stat = kErrNotSync;

@@ -17,17 +17,18 @@ rpc::AcceptStat Write(Request& request) {
   if (!Decode(request.args, &args)) return rpc::AcceptStat::kGarbageArgs;
   vaultcore::Entry entry;
   Stat stat = ResolveHandle(request, args.handle, &entry);
-  if (stat == kOk) stat = CheckWritable(request);
+  std::optional<WccAttr> before;
+  vaultcore::Attributes visible;
+  if (stat == kOk) {
+    visible = request.exp.VisibleAttributes(entry);
+    before = WccOf(visible);
+    stat = CheckWritable(request);
+  }
   if (stat == kOk && entry.kind() == vaultcore::NodeKind::kDirectory) stat = kErrIsDir;
   if (stat == kOk && entry.kind() != vaultcore::NodeKind::kFile) stat = kErrInval;
   if (stat == kOk && args.count > kMaxWrite) stat = kErrInval;
-  std::optional<WccAttr> before;
+  if (stat == kOk) stat = CheckGrowth(request, visible.size, args.offset, args.count);
   std::shared_ptr<vaultcore::EncryptedFile> file;
-  if (stat == kOk) {
-    const vaultcore::Attributes visible = request.exp.VisibleAttributes(entry);
-    before = WccOf(visible);
-    stat = CheckGrowth(request, visible.size, args.offset, args.count);
-  }
   if (stat == kOk) {
     auto opened = request.exp.OpenFile(entry);
     if (opened.ok()) {

@@ -11,7 +11,9 @@
 namespace vaultnfs::testing {
 
 TestServer::TestServer(std::string vault_path, std::string password, TestServerOptions options)
-    : vault_path_(std::move(vault_path)), password_(std::move(password)), options_(options) {
+    : vault_path_(std::move(vault_path)),
+      password_(std::move(password)),
+      options_(std::move(options)) {
   Start();
 }
 
