@@ -197,15 +197,18 @@ int RunServe(const Invocation& invocation) {
   }
   PrintMountCommands(endpoints.front(), server_options.dispatch.insecure, registered);
 
-  boost::asio::signal_set signals(nfs->io(), SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& error, int signal) {
-    if (error) return;
-    vaultcore::Log(vaultcore::LogLevel::kInfo,
-                   std::string("stopping on ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
-                       ": finishing calls in flight and writing out buffered data");
-    nfs->Stop();
-  });
-  nfs->Run();
+  {
+    // The signal set lives on the server's io_context, so it must go first.
+    boost::asio::signal_set signals(nfs->io(), SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& error, int signal) {
+      if (error) return;
+      vaultcore::Log(vaultcore::LogLevel::kInfo,
+                     std::string("stopping on ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
+                         ": finishing calls in flight and writing out buffered data");
+      nfs->Stop();
+    });
+    nfs->Run();
+  }
   nfs.reset();  // waits for the workers
   if (registered) rpc::UnregisterFromRpcbind(mappings);
   vaultcore::Status flushed = exp.write_back().FlushAll(/*sync=*/true);

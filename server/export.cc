@@ -1,5 +1,7 @@
 #include "server/export.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -9,6 +11,7 @@ namespace server {
 
 Export::Export(vaultcore::Vault& vault, ExportOptions options)
     : vault_(vault), options_(std::move(options)), nodes_(vault), write_back_(options_.write_back) {
+  nodes_.SetRemovalListener([this](const vaultcore::Entry& entry) { ForgetOpenFile(entry); });
   attr_policy_.uid = options_.owner_uid;
   attr_policy_.gid = options_.owner_gid;
   // A stable fsid per vault (clients key caches by it), not its path.
@@ -59,10 +62,24 @@ vaultcore::Result<std::shared_ptr<vaultcore::EncryptedFile>> Export::OpenFile(
   if (it != open_files_.end()) {
     open_files_.splice(open_files_.begin(), open_files_, it);
   } else {
+    // A file opened anew is rare next to the reads and writes of open
+    // ones: the moment to let go of files removed behind our back (a
+    // sync client), whose disk space an open descriptor keeps.
+    std::erase_if(open_files_, [](const std::shared_ptr<vaultcore::EncryptedFile>& f) {
+      struct stat st {};
+      return fstat(f->fd(), &st) == 0 && st.st_nlink == 0;
+    });
     open_files_.push_front(*file);
     if (open_files_.size() > kOpenFilesKept) open_files_.pop_back();
   }
   return file;
+}
+
+void Export::ForgetOpenFile(const vaultcore::Entry& entry) {
+  auto file = vault_.FindOpenFile(entry);
+  if (!file) return;
+  std::lock_guard lock(open_files_mutex_);
+  open_files_.remove(file);
 }
 
 void Export::AddMount(std::string_view client, std::string_view path) {

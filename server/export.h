@@ -63,6 +63,9 @@ class Export {
 
   // The content of a file. The most recently used files stay open, so a
   // sequential READ or WRITE does not open and parse the header each time.
+  // A removed file is let go at once when this server removed it (the node
+  // table tells), else when the next file is opened: an unlinked file held
+  // open keeps its disk space.
   vaultcore::Result<std::shared_ptr<vaultcore::EncryptedFile>> OpenFile(
       const vaultcore::Entry& entry);
 
@@ -81,6 +84,9 @@ class Export {
   DuplicateRequestCache duplicate_requests_;
   nfs3::AttrPolicy attr_policy_;
   std::array<uint8_t, nfs3::kWriteVerifierSize> write_verifier_{};
+
+  // Drops `entry`'s file from the files kept open.
+  void ForgetOpenFile(const vaultcore::Entry& entry);
 
   std::mutex open_files_mutex_;
   std::list<std::shared_ptr<vaultcore::EncryptedFile>> open_files_;  // most recent first

@@ -39,7 +39,11 @@ rpc::AcceptStat Read(Request& request) {
     return rpc::AcceptStat::kSuccess;
   }
 
-  const uint32_t count = std::min(args.count, kMaxRead);
+  // Room only for what the file holds: a READ past the end costs nothing.
+  auto size_before = request.exp.write_back().Size(*file);
+  const uint64_t left =
+      size_before.ok() && *size_before > args.offset ? *size_before - args.offset : 0;
+  const auto count = static_cast<uint32_t>(std::min<uint64_t>({args.count, kMaxRead, left}));
   rpc::XdrWriter& out = request.reply;
   out.ReserveCapacity(count + 256);
   const size_t stat_at = out.size();

@@ -92,7 +92,11 @@ NodeTable::NodeTable(vaultcore::Vault& vault) : vault_(vault), codec_(vault.mast
 
 Result<std::array<uint8_t, 8>> NodeTable::NoncePrefix(const std::string& data_path) const {
   std::array<uint8_t, 8> prefix{};
-  const int fd = open(data_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  // O_NOATIME: the server looking at a header must not move the atime a
+  // client set (CREATE EXCLUSIVE keeps its verifier there). Only the
+  // file's owner (or root) may ask for it.
+  int fd = open(data_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = open(data_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return Status::FromErrno(errno, "open " + data_path);
   const ssize_t n = pread(fd, prefix.data(), prefix.size(), 0);
   const int err = errno;
@@ -102,23 +106,34 @@ Result<std::array<uint8_t, 8>> NodeTable::NoncePrefix(const std::string& data_pa
   return prefix;
 }
 
+Result<vaultcore::Sha1Digest> NodeTable::HashOf(const std::string& dir_id) {
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = hashes_.find(dir_id); it != hashes_.end()) return it->second;
+  }
+  auto hash = vault_.names().DirectoryHash(dir_id);
+  if (!hash.ok()) return hash.status();
+  std::lock_guard lock(mutex_);
+  if (hashes_.size() >= kMaxRemembered) hashes_.clear();
+  hashes_[dir_id] = *hash;
+  dir_ids_[HashKey(*hash)] = dir_id;
+  return hash;
+}
+
 Result<FileHandle> NodeTable::HandleFor(const Entry& entry) {
   if (entry.kind() == NodeKind::kDirectory) {
-    auto hash = vault_.names().DirectoryHash(entry.dir_id);
+    auto hash = HashOf(entry.dir_id);
     if (!hash.ok()) return hash.status();
-    {
-      std::lock_guard lock(mutex_);
-      dir_ids_[HashKey(*hash)] = entry.dir_id;
-    }
     return codec_.Encode({HandleKind::kDirectory, *hash, 0, {}});
   }
-  auto parent_hash = vault_.names().DirectoryHash(entry.parent_id);
+  // Every entry of a READDIRPLUS page needs its parent's hash: HashOf
+  // computes it once (an AES-SIV encryption and a SHA-1).
+  auto parent_hash = HashOf(entry.parent_id);
   if (!parent_hash.ok()) return parent_hash.status();
   std::array<uint8_t, 8> nonce = kNoNonce;
   bool known = false;
   {
     std::lock_guard lock(mutex_);
-    dir_ids_[HashKey(*parent_hash)] = entry.parent_id;
     auto it = files_.find(entry.attr.fileid);
     if (it != files_.end() && SameTime(it->second.ctime, entry.attr.ctime) &&
         it->second.nonce != kNoNonce) {
@@ -132,14 +147,26 @@ Result<FileHandle> NodeTable::HandleFor(const Entry& entry) {
     nonce = *read;
   }
   RememberFile(entry, nonce);
-  return codec_.Encode({KindOf(entry.kind()), *parent_hash, entry.attr.fileid, nonce});
+  const vaultcore::Sha1Digest hint = IssuedHint(entry.attr.fileid, *parent_hash);
+  return codec_.Encode({KindOf(entry.kind()), hint, entry.attr.fileid, nonce});
+}
+
+vaultcore::Sha1Digest NodeTable::IssuedHint(uint64_t inode, const vaultcore::Sha1Digest& current) {
+  std::lock_guard lock(mutex_);
+  auto it = files_.find(inode);
+  if (it == files_.end()) return current;
+  if (!it->second.issued_hint) it->second.issued_hint = current;
+  return *it->second.issued_hint;
 }
 
 Result<Entry> NodeTable::Resolve(std::span<const uint8_t> handle) {
   auto fields = codec_.Decode(handle);
   if (!fields) return Status(Errc::kInvalidArgument, "not a file handle of this vault");
   if (fields->kind == HandleKind::kDirectory) return ResolveDirectory(*fields);
-  return ResolveFile(*fields);
+  auto entry = ResolveFile(*fields);
+  // A handle from before a restart: go on giving out the same bytes.
+  if (entry.ok()) (void)IssuedHint(fields->inode, fields->dir_hash);
+  return entry;
 }
 
 Result<Entry> NodeTable::ResolveDirectory(const HandleFields& fields) {
@@ -147,11 +174,7 @@ Result<Entry> NodeTable::ResolveDirectory(const HandleFields& fields) {
   if (!id.ok()) return id.status();
   auto dir = vault_.Directory(*id);
   if (!dir.ok()) return dir.status();
-  Entry entry;
-  entry.dir_id = dir->id;
-  entry.data_path = dir->content_path;
-  entry.node_path = dir->content_path;
-  entry.attr.kind = NodeKind::kDirectory;
+  Entry entry = DirectoryEntry(*dir);
   Status s = vault_.Refresh(entry);
   if (!s.ok()) {
     if (s.code() == Errc::kNotFound) return Status(Errc::kNotFound, "directory was removed");
@@ -224,9 +247,19 @@ Result<Entry> NodeTable::ResolveFile(const HandleFields& fields) {
     if (removed_.contains(fields.inode)) return Status(Errc::kNotFound, "file was removed");
   }
   // Renamed, or not seen since a restart: the directory it was made in is
-  // the best guess, then the whole tree.
+  // the best guess, then the whole tree. Both use the cached listings, so
+  // a client retrying a stale handle costs a stat per directory, not a
+  // decryption of every name in it.
   if (auto parent_id = DirectoryIdOf(fields.dir_hash); parent_id.ok()) {
-    if (auto dir = vault_.Directory(*parent_id); dir.ok()) (void)ListAndRemember(*dir);
+    if (auto dir = vault_.Directory(*parent_id); dir.ok()) {
+      if (auto listing = List(DirectoryEntry(*dir)); listing.ok()) {
+        for (const Entry& e : (*listing)->entries) {
+          if (e.kind() != NodeKind::kDirectory && e.attr.fileid == fields.inode) {
+            RememberListed(e);
+          }
+        }
+      }
+    }
     if (auto location = remembered()) {
       if (auto entry = check(*location)) return std::move(*entry);
     }
@@ -243,36 +276,48 @@ void NodeTable::RememberFile(const Entry& entry, const std::array<uint8_t, 8>& n
   if (files_.size() >= kMaxRememberedFiles) files_.clear();
   removed_.erase(entry.attr.fileid);  // the inode has been reused
   FileLocation& location = files_[entry.attr.fileid];
+  // Another file on a reused inode gets handles of its own.
+  if (nonce != kNoNonce && location.nonce != kNoNonce && nonce != location.nonce) {
+    location.issued_hint.reset();
+  }
   location.entry = entry;
   location.ctime = entry.attr.ctime;
   location.nonce = nonce;
 }
 
-void NodeTable::RememberDirectory(const std::string& dir_id) {
-  auto hash = vault_.names().DirectoryHash(dir_id);
-  if (!hash.ok()) return;
-  std::lock_guard lock(mutex_);
-  dir_ids_[HashKey(*hash)] = dir_id;
-}
+void NodeTable::RememberDirectory(const std::string& dir_id) { (void)HashOf(dir_id); }
 
 Result<std::vector<Entry>> NodeTable::ListAndRemember(const vaultcore::DirRef& dir) {
   auto entries = vault_.List(dir);
   if (!entries.ok()) return entries.status();
-  for (const Entry& e : *entries) {
-    if (e.kind() == NodeKind::kDirectory) {
-      RememberDirectory(e.dir_id);
-      continue;
-    }
-    // Keep a nonce already known for an unchanged file.
-    std::array<uint8_t, 8> nonce = kNoNonce;
-    {
-      std::lock_guard lock(mutex_);
-      auto it = files_.find(e.attr.fileid);
-      if (it != files_.end() && SameTime(it->second.ctime, e.attr.ctime)) nonce = it->second.nonce;
-    }
-    RememberFile(e, nonce);
-  }
+  for (const Entry& e : *entries) RememberListed(e);
   return entries;
+}
+
+void NodeTable::RememberListed(const Entry& entry) {
+  if (entry.kind() == NodeKind::kDirectory) {
+    RememberDirectory(entry.dir_id);
+    return;
+  }
+  // Keep a nonce already known for an unchanged file.
+  std::array<uint8_t, 8> nonce = kNoNonce;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = files_.find(entry.attr.fileid);
+    if (it != files_.end() && SameTime(it->second.ctime, entry.attr.ctime)) {
+      nonce = it->second.nonce;
+    }
+  }
+  RememberFile(entry, nonce);
+}
+
+Entry NodeTable::DirectoryEntry(const vaultcore::DirRef& dir) {
+  Entry entry;
+  entry.dir_id = dir.id;
+  entry.data_path = dir.content_path;
+  entry.node_path = dir.content_path;
+  entry.attr.kind = NodeKind::kDirectory;
+  return entry;
 }
 
 void NodeTable::WalkTree() {
@@ -284,13 +329,16 @@ void NodeTable::WalkTree() {
     }
     last_walk_ = now;
   }
+  // Cached listings of unchanged directories are reused, and every entry
+  // remembered again (the remembered locations may have been dropped).
   std::deque<vaultcore::DirRef> queue{vault_.Root()};
   while (!queue.empty()) {
     vaultcore::DirRef dir = std::move(queue.front());
     queue.pop_front();
-    auto entries = ListAndRemember(dir);
-    if (!entries.ok()) continue;
-    for (const Entry& e : *entries) {
+    auto listing = List(DirectoryEntry(dir));
+    if (!listing.ok()) continue;
+    for (const Entry& e : (*listing)->entries) {
+      RememberListed(e);
       if (e.kind() == NodeKind::kDirectory) queue.push_back(e.AsDir());
     }
   }
@@ -343,10 +391,13 @@ Result<std::shared_ptr<const Listing>> NodeTable::List(const Entry& dir) {
 
 void NodeTable::Removed(const Entry& entry) {
   if (entry.kind() == NodeKind::kDirectory) return;  // its content directory is gone: STALE anyway
-  std::lock_guard lock(mutex_);
-  files_.erase(entry.attr.fileid);
-  if (removed_.size() >= kMaxRemembered) removed_.clear();
-  removed_.insert(entry.attr.fileid);
+  {
+    std::lock_guard lock(mutex_);
+    files_.erase(entry.attr.fileid);
+    if (removed_.size() >= kMaxRemembered) removed_.clear();
+    removed_.insert(entry.attr.fileid);
+  }
+  if (removal_listener_) removal_listener_(entry);
 }
 
 void NodeTable::Moved(const Entry& entry) {

@@ -27,9 +27,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -73,8 +75,15 @@ class NodeTable {
   // goes, whatever the time stamps say.
   void DirectoryChanged(const std::string& dir_id);
   // After this server removed a file or symlink: its handles answer STALE
-  // at once, without searching the tree for it.
+  // at once, without searching the tree for it. Then calls the removal
+  // listener, if any.
   void Removed(const vaultcore::Entry& entry);
+  // Told of every Removed() entry (outside the table's lock), so whoever
+  // holds the file open can let it go. Set it before the table is shared
+  // between threads.
+  void SetRemovalListener(std::function<void(const vaultcore::Entry&)> listener) {
+    removal_listener_ = std::move(listener);
+  }
   // After this server moved an entry: remember where it is now.
   void Moved(const vaultcore::Entry& entry);
 
@@ -83,6 +92,10 @@ class NodeTable {
     vaultcore::Entry entry;
     timespec ctime{};                // when `nonce` was read
     std::array<uint8_t, 8> nonce{};  // all zero: not read yet
+    // The parent hint of the handles already given out for this file. A
+    // file moved to another directory keeps getting the same handle bytes:
+    // clients (Linux's nfs_same_file) tell files apart by them.
+    std::optional<vaultcore::Sha1Digest> issued_hint;
   };
   struct CachedListing {
     std::shared_ptr<const Listing> listing;
@@ -95,22 +108,34 @@ class NodeTable {
   vaultcore::Result<std::string> DirectoryIdOf(const vaultcore::Sha1Digest& hash);
   // Lists `dir` and remembers every child; returns the listing.
   vaultcore::Result<std::vector<vaultcore::Entry>> ListAndRemember(const vaultcore::DirRef& dir);
-  // Lists every directory of the vault, remembering everything (at most
-  // once per kWalkInterval: a stale handle must not cost a walk each time).
+  // Remembers where a listed child is (a directory: its id).
+  void RememberListed(const vaultcore::Entry& entry);
+  // The entry of a directory as List and Resolve use it (no name).
+  static vaultcore::Entry DirectoryEntry(const vaultcore::DirRef& dir);
+  // Lists every directory of the vault (through the listing cache),
+  // remembering everything (at most once per kWalkInterval: a stale handle
+  // must not cost a walk each time).
   void WalkTree();
   void RememberFile(const vaultcore::Entry& entry, const std::array<uint8_t, 8>& nonce);
+  // The hint to put in the file's handles: the one given out before, else
+  // `current` (which is then remembered).
+  vaultcore::Sha1Digest IssuedHint(uint64_t inode, const vaultcore::Sha1Digest& current);
   void RememberDirectory(const std::string& dir_id);
+  // The hash naming a directory's content directory; remembers both ways.
+  vaultcore::Result<vaultcore::Sha1Digest> HashOf(const std::string& dir_id);
   vaultcore::Result<std::array<uint8_t, 8>> NoncePrefix(const std::string& data_path) const;
 
   vaultcore::Vault& vault_;
   const HandleCodec codec_;
+  std::function<void(const vaultcore::Entry&)> removal_listener_;
   FileHandle root_handle_;
   vaultcore::Sha1Digest root_hash_{};
 
-  std::mutex mutex_;                                      // guards everything below
-  std::unordered_map<std::string, std::string> dir_ids_;  // hash bytes -> dir id
-  std::unordered_map<uint64_t, FileLocation> files_;      // inode -> last seen
-  std::unordered_set<uint64_t> removed_;                  // inodes removed here
+  std::mutex mutex_;                                               // guards everything below
+  std::unordered_map<std::string, std::string> dir_ids_;           // hash bytes -> dir id
+  std::unordered_map<std::string, vaultcore::Sha1Digest> hashes_;  // dir id -> hash
+  std::unordered_map<uint64_t, FileLocation> files_;               // inode -> last seen
+  std::unordered_set<uint64_t> removed_;                           // inodes removed here
   std::unordered_map<std::string, CachedListing> listings_;
   std::list<std::string> listing_lru_;  // most recent first
   std::chrono::steady_clock::time_point last_walk_{};

@@ -14,13 +14,6 @@
 
 #include "tests/nfs_raw.h"
 
-// libnfs 4.0 leaks a small allocation in every nfs_mount (the harness's
-// NfsClient); libnfs has no frame pointers, so the module is what the
-// stack shows. Nothing of the server allocates through libnfs.
-extern "C" const char* __lsan_default_suppressions() {  // NOLINT(bugprone-reserved-identifier)
-  return "leak:libnfs.so\n";
-}
-
 namespace vaultnfs::testing {
 namespace {
 
