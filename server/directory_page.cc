@@ -85,13 +85,9 @@ class PageWriter {
   size_t count_ = 0;
 };
 
-void EncodeFailure(Request& request, Stat stat, const Entry* dir) {
+void EncodeFailure(Request& request, Stat stat, const Entry& dir) {
   EncodeStat(request, stat);
-  if (dir != nullptr) {
-    EncodeAttr(request, *dir);
-  } else {
-    EncodePostOpAttr(request.reply, nullptr, request.exp.attr_policy());
-  }
+  EncodeAttr(request, dir);
 }
 
 }  // namespace
@@ -100,19 +96,19 @@ void EncodeDirectoryPage(Request& request, const ReaddirArgs& args, bool plus) {
   Entry dir;
   Stat stat = ResolveDirectory(request, args.handle, &dir);
   if (stat != kOk) {
-    EncodeFailure(request, stat, stat == kErrNotDir ? &dir : nullptr);
+    EncodeFailure(request, stat, dir);
     return;
   }
   auto listing = request.exp.nodes().List(dir);
   if (!listing.ok()) {
-    EncodeFailure(request, StatFor(listing.status()), &dir);
+    EncodeFailure(request, StatFor(listing.status()), dir);
     return;
   }
   const std::vector<Entry>& entries = (*listing)->entries;
   const uint64_t verifier = (*listing)->verifier;
   if (args.cookie != 0 &&
       ((args.verifier != 0 && args.verifier != verifier) || args.cookie > entries.size() + 2)) {
-    EncodeFailure(request, kErrBadCookie, &dir);
+    EncodeFailure(request, kErrBadCookie, dir);
     return;
   }
 
@@ -155,7 +151,7 @@ void EncodeDirectoryPage(Request& request, const ReaddirArgs& args, bool plus) {
   const bool eof = !full;
   if (page.count() == 0 && !eof) {
     request.reply.ShrinkOpaque(mark, 0);
-    EncodeFailure(request, kErrTooSmall, &dir);
+    EncodeFailure(request, kErrTooSmall, dir);
     return;
   }
   request.reply.Bool(false);  // no more entries

@@ -35,11 +35,8 @@ rpc::AcceptStat Access(Request& request) {
   vaultcore::Entry entry;
   const Stat stat = ResolveHandle(request, args.handle, &entry);
   EncodeStat(request, stat);
-  if (stat != kOk) {
-    EncodePostOpAttr(request.reply, nullptr, request.exp.attr_policy());
-    return rpc::AcceptStat::kSuccess;
-  }
   EncodeAttr(request, entry);
+  if (stat != kOk) return rpc::AcceptStat::kSuccess;
   request.reply.U32(args.access &
                     Allowed(entry.attr, request.caller.uid == 0, request.exp.read_only()));
   return rpc::AcceptStat::kSuccess;

@@ -15,8 +15,7 @@ rpc::AcceptStat Commit(Request& request) {
   if (!Decode(request.args, &args)) return rpc::AcceptStat::kGarbageArgs;
   vaultcore::Entry entry;
   Stat stat = ResolveHandle(request, args.handle, &entry);
-  if (stat == kOk && entry.kind() == vaultcore::NodeKind::kDirectory) stat = kErrIsDir;
-  if (stat == kOk && entry.kind() != vaultcore::NodeKind::kFile) stat = kErrInval;
+  if (stat == kOk) stat = CheckRegularFile(entry);
   std::optional<WccAttr> before;
   if (stat == kOk) {
     before = WccOf(request.exp.VisibleAttributes(entry));
@@ -30,11 +29,7 @@ rpc::AcceptStat Commit(Request& request) {
     }
   }
   EncodeStat(request, stat);
-  if (entry.data_path.empty()) {
-    EncodeEmptyWcc(request);
-  } else {
-    EncodeWccAfter(request, before, entry);
-  }
+  EncodeWccAfter(request, before, entry);
   if (stat == kOk) request.reply.FixedOpaque(request.exp.write_verifier());
   return rpc::AcceptStat::kSuccess;
 }

@@ -31,6 +31,18 @@ Stat ResolveDirectory(Request& request, std::span<const uint8_t> handle, Entry* 
   return stat;
 }
 
+Stat CheckRegularFile(const Entry& entry) {
+  switch (entry.kind()) {
+    case vaultcore::NodeKind::kFile:
+      return kOk;
+    case vaultcore::NodeKind::kDirectory:
+      return kErrIsDir;
+    case vaultcore::NodeKind::kSymlink:
+      break;
+  }
+  return kErrInval;
+}
+
 Stat CheckName(std::string_view name) {
   if (name.empty()) return kErrInval;
   if (name.size() > kNameMax) return kErrNameTooLong;
@@ -150,6 +162,10 @@ Sattr InitialAttributes(const Sattr& asked) {
 }
 
 void EncodeAttr(Request& request, const Entry& entry) {
+  if (entry.data_path.empty()) {  // never resolved
+    EncodePostOpAttr(request.reply, nullptr, request.exp.attr_policy());
+    return;
+  }
   const vaultcore::Attributes attr = request.exp.VisibleAttributes(entry);
   EncodePostOpAttr(request.reply, &attr, request.exp.attr_policy());
 }
@@ -165,7 +181,7 @@ void EncodeFreshAttr(Request& request, const Entry& entry) {
 
 void EncodeWccAfter(Request& request, const std::optional<WccAttr>& before, const Entry& entry) {
   Entry fresh = entry;
-  if (!request.exp.vault().Refresh(fresh).ok()) {
+  if (entry.data_path.empty() || !request.exp.vault().Refresh(fresh).ok()) {
     EncodeWcc(request.reply, before, nullptr, request.exp.attr_policy());
     return;
   }

@@ -20,6 +20,10 @@ Stat ResolveHandle(Request& request, std::span<const uint8_t> handle, vaultcore:
 // As ResolveHandle, and NOTDIR unless it is a directory.
 Stat ResolveDirectory(Request& request, std::span<const uint8_t> handle, vaultcore::Entry* dir);
 
+// ISDIR for a directory and INVAL for a symlink, where content is asked
+// for (READ, WRITE, COMMIT).
+Stat CheckRegularFile(const vaultcore::Entry& entry);
+
 // A name a client wants to create or look up: NAMETOOLONG past kNameMax,
 // ACCES for "/" or NUL inside it, INVAL for "" — "." and ".." are for the
 // caller to decide (LOOKUP accepts them, CREATE does not).
@@ -65,10 +69,12 @@ Sattr InitialAttributes(const Sattr& asked);
 
 // post_op_attr of `entry` re-read now (absent if that fails).
 void EncodeFreshAttr(Request& request, const vaultcore::Entry& entry);
-// post_op_attr of `entry` as it is (visible size applied).
+// post_op_attr of `entry` as it is (visible size applied); absent for an
+// entry that never resolved (empty data_path), so a reply can encode it
+// whatever the outcome.
 void EncodeAttr(Request& request, const vaultcore::Entry& entry);
 // wcc_data of a directory or file around a change: `before` as captured,
-// after re-read now.
+// after re-read now (absent for an entry that never resolved).
 void EncodeWccAfter(Request& request, const std::optional<WccAttr>& before,
                     const vaultcore::Entry& entry);
 void EncodeEmptyWcc(Request& request);

@@ -21,11 +21,8 @@ rpc::AcceptStat Fsinfo(Request& request) {
   vaultcore::Entry entry;
   const Stat stat = ResolveHandle(request, args.handle, &entry);
   EncodeStat(request, stat);
-  if (stat != kOk) {
-    EncodePostOpAttr(request.reply, nullptr, request.exp.attr_policy());
-    return rpc::AcceptStat::kSuccess;
-  }
   EncodeAttr(request, entry);
+  if (stat != kOk) return rpc::AcceptStat::kSuccess;
   rpc::XdrWriter& out = request.reply;
   out.U32(kMaxTransfer);       // rtmax
   out.U32(kMaxTransfer);       // rtpref

@@ -18,11 +18,7 @@ rpc::AcceptStat Fsstat(Request& request) {
     stat = StatFor(vaultcore::Status::FromErrno(errno, "statvfs"));
   }
   EncodeStat(request, stat);
-  if (entry.data_path.empty()) {
-    EncodePostOpAttr(request.reply, nullptr, request.exp.attr_policy());
-  } else {
-    EncodeAttr(request, entry);
-  }
+  EncodeAttr(request, entry);
   if (stat != kOk) return rpc::AcceptStat::kSuccess;
   const uint64_t unit = fs.f_frsize;
   rpc::XdrWriter& out = request.reply;

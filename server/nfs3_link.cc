@@ -13,11 +13,7 @@ rpc::AcceptStat Link(Request& request) {
   Stat stat = ResolveHandle(request, args.handle, &file);
   if (stat == kOk) stat = ResolveDirectory(request, args.link.dir, &dir);
   EncodeStat(request, stat == kOk ? kErrNotSupp : stat);
-  if (file.data_path.empty()) {
-    EncodePostOpAttr(request.reply, nullptr, request.exp.attr_policy());
-  } else {
-    EncodeAttr(request, file);
-  }
+  EncodeAttr(request, file);
   std::optional<WccAttr> before;
   if (!dir.data_path.empty()) before = WccOf(dir.attr);
   EndDirectoryChange(request, dir, before);

@@ -54,11 +54,7 @@ rpc::AcceptStat Lookup(Request& request) {
     request.reply.Opaque(handle.span());
     EncodeAttr(request, found);
   }
-  if (!dir.data_path.empty()) {
-    EncodeAttr(request, dir);
-  } else {
-    EncodePostOpAttr(request.reply, nullptr, request.exp.attr_policy());
-  }
+  EncodeAttr(request, dir);
   return rpc::AcceptStat::kSuccess;
 }
 

@@ -12,11 +12,8 @@ rpc::AcceptStat Pathconf(Request& request) {
   vaultcore::Entry entry;
   const Stat stat = ResolveHandle(request, args.handle, &entry);
   EncodeStat(request, stat);
-  if (stat != kOk) {
-    EncodePostOpAttr(request.reply, nullptr, request.exp.attr_policy());
-    return rpc::AcceptStat::kSuccess;
-  }
   EncodeAttr(request, entry);
+  if (stat != kOk) return rpc::AcceptStat::kSuccess;
   rpc::XdrWriter& out = request.reply;
   out.U32(1);         // linkmax: no hard links
   out.U32(kNameMax);  // name_max

@@ -18,8 +18,7 @@ rpc::AcceptStat Read(Request& request) {
   if (!Decode(request.args, &args)) return rpc::AcceptStat::kGarbageArgs;
   vaultcore::Entry entry;
   Stat stat = ResolveHandle(request, args.handle, &entry);
-  if (stat == kOk && entry.kind() == vaultcore::NodeKind::kDirectory) stat = kErrIsDir;
-  if (stat == kOk && entry.kind() != vaultcore::NodeKind::kFile) stat = kErrInval;
+  if (stat == kOk) stat = CheckRegularFile(entry);
   std::shared_ptr<vaultcore::EncryptedFile> file;
   if (stat == kOk) {
     auto opened = request.exp.OpenFile(entry);
@@ -31,11 +30,7 @@ rpc::AcceptStat Read(Request& request) {
   }
   if (stat != kOk) {
     EncodeStat(request, stat);
-    if (!entry.data_path.empty()) {
-      EncodeAttr(request, entry);
-    } else {
-      EncodePostOpAttr(request.reply, nullptr, request.exp.attr_policy());
-    }
+    EncodeAttr(request, entry);
     return rpc::AcceptStat::kSuccess;
   }
 

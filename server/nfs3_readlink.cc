@@ -21,11 +21,7 @@ rpc::AcceptStat Readlink(Request& request) {
     }
   }
   EncodeStat(request, stat);
-  if (stat == kOk || !entry.data_path.empty()) {
-    EncodeAttr(request, entry);
-  } else {
-    EncodePostOpAttr(request.reply, nullptr, request.exp.attr_policy());
-  }
+  EncodeAttr(request, entry);
   if (stat == kOk) request.reply.String(target);
   return rpc::AcceptStat::kSuccess;
 }

@@ -24,11 +24,7 @@ rpc::AcceptStat Setattr(Request& request) {
   }
   if (stat == kOk) stat = ApplySattr(request, entry, args.attr);
   EncodeStat(request, stat);
-  if (entry.data_path.empty()) {
-    EncodeEmptyWcc(request);
-  } else {
-    EncodeWccAfter(request, before, entry);
-  }
+  EncodeWccAfter(request, before, entry);
   return rpc::AcceptStat::kSuccess;
 }
 

@@ -24,8 +24,7 @@ rpc::AcceptStat Write(Request& request) {
     before = WccOf(visible);
     stat = CheckWritable(request);
   }
-  if (stat == kOk && entry.kind() == vaultcore::NodeKind::kDirectory) stat = kErrIsDir;
-  if (stat == kOk && entry.kind() != vaultcore::NodeKind::kFile) stat = kErrInval;
+  if (stat == kOk) stat = CheckRegularFile(entry);
   if (stat == kOk && args.count > kMaxWrite) stat = kErrInval;
   if (stat == kOk) stat = CheckGrowth(request, visible.size, args.offset, args.count);
   std::shared_ptr<vaultcore::EncryptedFile> file;
@@ -49,11 +48,7 @@ rpc::AcceptStat Write(Request& request) {
     }
   }
   EncodeStat(request, stat);
-  if (entry.data_path.empty()) {
-    EncodeEmptyWcc(request);
-  } else {
-    EncodeWccAfter(request, before, entry);
-  }
+  EncodeWccAfter(request, before, entry);
   if (stat == kOk) {
     request.reply.U32(args.count);
     request.reply.U32(args.stable == kUnstable ? kUnstable : kFileSync);
