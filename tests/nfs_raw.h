@@ -1,15 +1,31 @@
-// Procedure-level NFSv3 and MOUNT v3 calls for tests, through libnfs-raw
-// on a mounted NfsClient's connection (MOUNT and NFS share the port).
-// Each call is made synchronous: it is sent, the connection is serviced
-// until the reply arrives, and what the tests check is copied out of
-// libnfs's decoded structures before libnfs frees them. A call that gets
-// no reply (RPC error, timeout, lost connection) is a test failure, and
-// its result carries NFS3ERR_SERVERFAULT.
+// Procedure-level NFSv3 and MOUNT v3 calls for tests, through libnfs-raw on
+// a connected rpc_context (NfsClient::raw(), or any context connected to the
+// server: MOUNT and NFS share the port). Tests use them to send a procedure
+// with exact arguments (a saved or forged handle, a stable_how, a READDIR
+// budget) and see the exact reply, which libnfs's high-level API hides.
 //
-// Results without pointers (GETATTR3res, WRITE3res, FSINFO3res, ...) are
-// returned as libnfs decoded them; the others are copied into the structs
-// below. READDIR pages also carry their size as XDR-encoded on the wire,
-// so budgets can be checked exactly.
+// Contract:
+// - Each call is synchronous: it is sent, and the connection is serviced
+//   until its reply arrives (at most 120 s).
+// - Ownership: everything returned belongs to the caller. Handles (Fh),
+//   names, data and directory entries are copied out of libnfs's decoded
+//   structures before libnfs frees them. Results without pointers
+//   (GETATTR3res, WRITE3res, FSINFO3res, ...) are returned as libnfs
+//   decoded them; the others are copied into the structs below. Arguments
+//   are only read during the call.
+// - A call that gets no reply (an RPC-level error such as GARBAGE_ARGS, a
+//   timeout, a lost connection) is a test failure unless
+//   set_expect_rpc_errors(true); its result carries NFS3ERR_SERVERFAULT
+//   (MNT3ERR_SERVERFAULT for MNT, false for the calls returning bool) and
+//   error() says why. So does a reply that breaks the protocol (a READ or
+//   READDIR page without data and without eof).
+// - Thread-safety: none. A RawNfs serves one rpc_context from one thread,
+//   and nothing else may use that context meanwhile (no libnfs call on the
+//   same NfsClient from another thread). RawNfs objects on different
+//   connections are independent.
+//
+// READDIR pages also carry their size as XDR-encoded on the wire, so
+// budgets can be checked exactly.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -23,14 +39,17 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -40,7 +59,7 @@
 namespace vaultnfs::testing {
 
 using Fh = std::string;  // the bytes of a file handle
-using Verifier = std::array<char, 8>;
+using Verifier = std::array<char, NFS3_WRITEVERFSIZE>;
 
 inline std::optional<fattr3> AttrOf(const post_op_attr& attr) {
   if (attr.attributes_follow == 0) return std::nullopt;
@@ -58,12 +77,11 @@ T Load(const void* p) {
 
 inline Fh FhOf(const nfs_fh3& fh) { return {fh.data.data_val, fh.data.data_len}; }
 
-inline Verifier VerifierOf(const char (&bytes)[8]) {
+inline Verifier VerifierOf(const char (&bytes)[NFS3_WRITEVERFSIZE]) {
   Verifier v{};
   std::memcpy(v.data(), bytes, v.size());
   return v;
 }
-
 // sattr3 built field by field: Sattr().Mode(0600).Size(0).
 struct Sattr {
   sattr3 value{};
@@ -162,16 +180,20 @@ struct MountResult {
   std::vector<int> flavors;
 };
 
+// A whole directory: READDIR or READDIRPLUS pages followed to eof.
+struct DirListing {
+  nfsstat3 status = NFS3ERR_SERVERFAULT;  // the first failure, if any
+  std::vector<DirEntry> entries;          // as sent, "." and ".." included
+  size_t pages = 0;
+  size_t max_page_entries = 0;
+};
+
 class RawNfs {
  public:
   // `rpc` must be connected to the server (NfsClient::raw()).
-  explicit RawNfs(rpc_context* rpc) : rpc_(rpc), scratch_(size_t{4} << 20) {}
+  explicit RawNfs(rpc_context* rpc) : rpc_(rpc) {}
 
-  bool Null() {
-    return Call(
-        [](rpc_context* rpc, rpc_cb cb, void* p) { return rpc_nfs3_null_async(rpc, cb, p); },
-        nullptr);
-  }
+  bool Null() { return Call(rpc_nfs3_null_async, nullptr); }
 
   GETATTR3res Getattr(const Fh& fh) {
     GETATTR3args args{};
@@ -195,8 +217,7 @@ class RawNfs {
     LOOKUP3args args{};
     args.what = DirOp(dir, name);
     LookupResult result;
-    Run(rpc_nfs3_lookup_async, &args, [&](void* data) {
-      const auto& res = *static_cast<LOOKUP3res*>(data);
+    Run<LOOKUP3res>(rpc_nfs3_lookup_async, &args, [&](const LOOKUP3res& res) {
       result.status = res.status;
       if (res.status == NFS3_OK) {
         result.fh = FhOf(res.LOOKUP3res_u.resok.object);
@@ -207,6 +228,23 @@ class RawNfs {
       }
     });
     return result;
+  }
+
+  // LOOKUP of each component of `path` ("/a/b") from `root`: the first
+  // failure, or the result for the last component (`root` for "/").
+  LookupResult LookupPath(const Fh& root, std::string_view path) {
+    LookupResult found;
+    found.status = NFS3_OK;
+    found.fh = root;
+    for (size_t start = 0; start < path.size();) {
+      const size_t end = std::min(path.find('/', start), path.size());
+      if (end > start) {
+        found = Lookup(found.fh, std::string(path.substr(start, end - start)));
+        if (found.status != NFS3_OK) return found;
+      }
+      start = end + 1;
+    }
+    return found;
   }
 
   ACCESS3res Access(const Fh& fh, uint32_t bits) {
@@ -220,8 +258,7 @@ class RawNfs {
     READLINK3args args{};
     args.symlink = Arg(fh);
     ReadlinkResult result;
-    Run(rpc_nfs3_readlink_async, &args, [&](void* data) {
-      const auto& res = *static_cast<READLINK3res*>(data);
+    Run<READLINK3res>(rpc_nfs3_readlink_async, &args, [&](const READLINK3res& res) {
       result.status = res.status;
       result.attr = AttrOf(res.status == NFS3_OK ? res.READLINK3res_u.resok.symlink_attributes
                                                  : res.READLINK3res_u.resfail.symlink_attributes);
@@ -236,8 +273,7 @@ class RawNfs {
     args.offset = offset;
     args.count = count;
     ReadResult result;
-    Run(rpc_nfs3_read_async, &args, [&](void* data) {
-      const auto& res = *static_cast<READ3res*>(data);
+    Run<READ3res>(rpc_nfs3_read_async, &args, [&](const READ3res& res) {
       result.status = res.status;
       if (res.status == NFS3_OK) {
         const READ3resok& ok = res.READ3res_u.resok;
@@ -250,6 +286,28 @@ class RawNfs {
       }
     });
     return result;
+  }
+
+  // The whole file in READs of `piece` bytes from offset 0 to eof: `data`
+  // is all that was read, the rest is from the last READ. (The server
+  // prepares a reply of `piece` bytes; in a Debug build that costs ~80 ms
+  // per MiB, so small files are best read in small pieces.)
+  ReadResult ReadAll(const Fh& fh, uint32_t piece = 64 * 1024) {
+    ReadResult all;
+    for (;;) {
+      ReadResult read = Read(fh, all.data.size(), piece);
+      all.status = read.status;
+      all.attr = read.attr;
+      all.count = read.count;
+      all.eof = read.eof;
+      if (read.status != NFS3_OK) return all;
+      all.data += read.data;
+      if (read.eof) return all;
+      if (read.data.empty()) {
+        all.status = Broken("READ returned no data without eof");
+        return all;
+      }
+    }
   }
 
   WRITE3res Write(const Fh& fh, uint64_t offset, std::string_view data, stable_how stable) {
@@ -335,27 +393,7 @@ class RawNfs {
     args.cookie = cookie;
     std::memcpy(args.cookieverf, &verifier, sizeof verifier);
     args.count = count;
-    DirPage page;
-    Run(rpc_nfs3_readdir_async, &args, [&](void* data) {
-      auto& res = *static_cast<READDIR3res*>(data);
-      page.status = res.status;
-      page.encoded_size = Encoded(reinterpret_cast<zdrproc_t>(zdr_READDIR3res), &res);
-      if (res.status != NFS3_OK) {
-        page.dir_attr = AttrOf(res.READDIR3res_u.resfail.dir_attributes);
-        return;
-      }
-      const READDIR3resok& ok = res.READDIR3res_u.resok;
-      page.dir_attr = AttrOf(ok.dir_attributes);
-      std::memcpy(&page.verifier, ok.cookieverf, sizeof page.verifier);
-      for (const void* p = ok.reply.entries; p != nullptr;) {
-        const auto e = Load<entry3>(p);
-        page.entries.push_back({e.fileid, e.name, e.cookie, std::nullopt, std::nullopt});
-        page.dir_bytes += DirBytes(e.name);
-        p = e.nextentry;
-      }
-      page.eof = ok.reply.eof != 0;
-    });
-    return page;
+    return Page<READDIR3res>(rpc_nfs3_readdir_async, &args, zdr_READDIR3res);
   }
 
   DirPage Readdirplus(const Fh& dir, uint64_t cookie, uint64_t verifier, uint32_t dircount,
@@ -366,29 +404,21 @@ class RawNfs {
     std::memcpy(args.cookieverf, &verifier, sizeof verifier);
     args.dircount = dircount;
     args.maxcount = maxcount;
-    DirPage page;
-    Run(rpc_nfs3_readdirplus_async, &args, [&](void* data) {
-      auto& res = *static_cast<READDIRPLUS3res*>(data);
-      page.status = res.status;
-      page.encoded_size = Encoded(reinterpret_cast<zdrproc_t>(zdr_READDIRPLUS3res), &res);
-      if (res.status != NFS3_OK) {
-        page.dir_attr = AttrOf(res.READDIRPLUS3res_u.resfail.dir_attributes);
-        return;
-      }
-      const READDIRPLUS3resok& ok = res.READDIRPLUS3res_u.resok;
-      page.dir_attr = AttrOf(ok.dir_attributes);
-      std::memcpy(&page.verifier, ok.cookieverf, sizeof page.verifier);
-      for (const void* p = ok.reply.entries; p != nullptr;) {
-        const auto e = Load<entryplus3>(p);
-        DirEntry entry{e.fileid, e.name, e.cookie, AttrOf(e.name_attributes), std::nullopt};
-        if (e.name_handle.handle_follows != 0) entry.fh = FhOf(e.name_handle.post_op_fh3_u.handle);
-        page.entries.push_back(std::move(entry));
-        page.dir_bytes += DirBytes(e.name);
-        p = e.nextentry;
-      }
-      page.eof = ok.reply.eof != 0;
+    return Page<READDIRPLUS3res>(rpc_nfs3_readdirplus_async, &args, zdr_READDIRPLUS3res);
+  }
+
+  // All of `dir`, in READDIR pages of `count` bytes.
+  DirListing ListDir(const Fh& dir, uint32_t count) {
+    return List("READDIR", [&](uint64_t cookie, uint64_t verifier) {
+      return Readdir(dir, cookie, verifier, count);
     });
-    return page;
+  }
+
+  // All of `dir`, in READDIRPLUS pages of `dircount` / `maxcount` bytes.
+  DirListing ListDirPlus(const Fh& dir, uint32_t dircount, uint32_t maxcount) {
+    return List("READDIRPLUS", [&](uint64_t cookie, uint64_t verifier) {
+      return Readdirplus(dir, cookie, verifier, dircount, maxcount);
+    });
   }
 
   FSSTAT3res Fsstat(const Fh& fh) {
@@ -418,79 +448,66 @@ class RawNfs {
   }
 
   // MOUNT v3.
-  bool MountNull() {
-    return Call(
-        [](rpc_context* rpc, rpc_cb cb, void* p) { return rpc_mount3_null_async(rpc, cb, p); },
-        nullptr);
-  }
+  bool MountNull() { return Call(rpc_mount3_null_async, nullptr); }
 
   MountResult Mnt(const std::string& path) {
     MountResult result;
     std::string arg = path;
-    const bool ok = Call([&](rpc_context* rpc, rpc_cb cb,
-                             void* p) { return rpc_mount3_mnt_async(rpc, cb, arg.data(), p); },
-                         [&](void* data) {
-                           const auto& res = *static_cast<mountres3*>(data);
-                           result.status = res.fhs_status;
-                           if (res.fhs_status != MNT3_OK) return;
-                           const mountres3_ok& ok = res.mountres3_u.mountinfo;
-                           result.fh.assign(ok.fhandle.fhandle3_val, ok.fhandle.fhandle3_len);
-                           result.flavors.assign(
-                               ok.auth_flavors.auth_flavors_val,
-                               ok.auth_flavors.auth_flavors_val + ok.auth_flavors.auth_flavors_len);
-                         });
-    if (!ok && !expect_rpc_errors_) ADD_FAILURE() << "MNT " << path << ": " << error_;
+    Report(Call(rpc_mount3_mnt_async, arg.data(),
+                [&](void* data) {
+                  const auto& res = *static_cast<mountres3*>(data);
+                  result.status = res.fhs_status;
+                  if (res.fhs_status != MNT3_OK) return;
+                  const mountres3_ok& ok = res.mountres3_u.mountinfo;
+                  result.fh.assign(ok.fhandle.fhandle3_val, ok.fhandle.fhandle3_len);
+                  result.flavors.assign(
+                      ok.auth_flavors.auth_flavors_val,
+                      ok.auth_flavors.auth_flavors_val + ok.auth_flavors.auth_flavors_len);
+                }),
+           "MNT " + path);
     return result;
   }
 
   // (host, path) of every mount the server has recorded.
   std::vector<std::pair<std::string, std::string>> Dump() {
     std::vector<std::pair<std::string, std::string>> mounts;
-    const bool ok =
-        Call([](rpc_context* rpc, rpc_cb cb, void* p) { return rpc_mount3_dump_async(rpc, cb, p); },
-             [&](void* data) {
-               for (const void* p = *static_cast<mountlist*>(data); p != nullptr;) {
-                 const auto m = Load<mountbody>(p);
-                 mounts.emplace_back(m.ml_hostname, m.ml_directory);
-                 p = m.ml_next;
-               }
-             });
-    if (!ok && !expect_rpc_errors_) ADD_FAILURE() << "DUMP: " << error_;
+    Report(Call(rpc_mount3_dump_async,
+                [&](void* data) {
+                  for (const void* p = *static_cast<mountlist*>(data); p != nullptr;) {
+                    const auto m = Load<mountbody>(p);
+                    mounts.emplace_back(m.ml_hostname, m.ml_directory);
+                    p = m.ml_next;
+                  }
+                }),
+           "DUMP");
     return mounts;
   }
 
   bool Umnt(const std::string& path) {
     std::string arg = path;
-    return Call([&](rpc_context* rpc, rpc_cb cb,
-                    void* p) { return rpc_mount3_umnt_async(rpc, cb, arg.data(), p); },
-                nullptr);
+    return Call(rpc_mount3_umnt_async, arg.data(), nullptr);
   }
 
-  bool Umntall() {
-    return Call(
-        [](rpc_context* rpc, rpc_cb cb, void* p) { return rpc_mount3_umntall_async(rpc, cb, p); },
-        nullptr);
-  }
+  bool Umntall() { return Call(rpc_mount3_umntall_async, nullptr); }
 
   // Each export's path and its group names.
   std::vector<std::pair<std::string, std::vector<std::string>>> Export() {
     std::vector<std::pair<std::string, std::vector<std::string>>> list;
-    const bool ok = Call(
-        [](rpc_context* rpc, rpc_cb cb, void* p) { return rpc_mount3_export_async(rpc, cb, p); },
-        [&](void* data) {
-          for (const void* p = *static_cast<exports*>(data); p != nullptr;) {
-            const auto e = Load<exportnode>(p);
-            std::vector<std::string> groups;
-            for (const void* q = e.ex_groups; q != nullptr;) {
-              const auto g = Load<groupnode>(q);
-              groups.emplace_back(g.gr_name);
-              q = g.gr_next;
-            }
-            list.emplace_back(e.ex_dir, std::move(groups));
-            p = e.ex_next;
-          }
-        });
-    if (!ok && !expect_rpc_errors_) ADD_FAILURE() << "EXPORT: " << error_;
+    Report(Call(rpc_mount3_export_async,
+                [&](void* data) {
+                  for (const void* p = *static_cast<exports*>(data); p != nullptr;) {
+                    const auto e = Load<exportnode>(p);
+                    std::vector<std::string> groups;
+                    for (const void* q = e.ex_groups; q != nullptr;) {
+                      const auto g = Load<groupnode>(q);
+                      groups.emplace_back(g.gr_name);
+                      q = g.gr_next;
+                    }
+                    list.emplace_back(e.ex_dir, std::move(groups));
+                    p = e.ex_next;
+                  }
+                }),
+           "EXPORT");
     return list;
   }
 
@@ -501,11 +518,13 @@ class RawNfs {
   void set_expect_rpc_errors(bool expect) { expect_rpc_errors_ = expect; }
 
  private:
+  using Reader = std::function<void(void*)>;
+
   struct Pending {
     bool done = false;
     int status = 0;
     std::string error;
-    std::function<void(void*)> read;
+    const Reader* read = nullptr;
   };
 
   static void OnReply(rpc_context* /*rpc*/, int status, void* data, void* private_data) {
@@ -513,7 +532,7 @@ class RawNfs {
     pending->done = true;
     pending->status = status;
     if (status == RPC_STATUS_SUCCESS) {
-      if (pending->read) pending->read(data);
+      if (*pending->read) (*pending->read)(data);
     } else if (status == RPC_STATUS_ERROR && data != nullptr) {
       pending->error = static_cast<const char*>(data);
     } else {
@@ -541,40 +560,39 @@ class RawNfs {
     return 4 + 8 + 4 + ((std::strlen(name) + 3) & ~size_t{3}) + 8;
   }
 
-  size_t Encoded(zdrproc_t proc, void* res) {
+  template <typename Res>
+  size_t Encoded(uint32_t (*encode)(ZDR*, Res*), Res* res) {
+    if (scratch_.empty()) scratch_.resize(size_t{4} << 20);
     ZDR zdr;
     zdrmem_create(&zdr, scratch_.data(), static_cast<uint32_t>(scratch_.size()), ZDR_ENCODE);
-    const bool ok = proc(&zdr, res) != 0;
+    const bool ok = encode(&zdr, res) != 0;
     const size_t size = zdr_getpos(&zdr);
     zdr_destroy(&zdr);
     return ok ? size : SIZE_MAX;
   }
 
-  // Sends one call and services the connection until its reply has been
-  // handed to `read` (which may be null). False if no reply came.
-  template <typename Send>
-  bool Call(Send send, std::function<void(void*)> read) {
+  // Sends one call with `send(callback, private_data)` and services the
+  // connection until its reply has been handed to `read` (which may be
+  // null). False if no reply came.
+  bool Send(const std::function<int(rpc_cb, void*)>& send, const Reader& read) {
     Pending pending;
-    pending.read = std::move(read);
-    if (send(rpc_, &RawNfs::OnReply, &pending) != 0) {
+    pending.read = &read;
+    if (send(&RawNfs::OnReply, &pending) != 0) {
       error_ = std::string("could not send: ") + rpc_get_error(rpc_);
       return false;
     }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
     while (!pending.done) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        // Fails every call in flight, this one included, so `pending` is
-        // not referenced once we return.
-        rpc_disconnect(rpc_, "test deadline");
-        error_ = "no reply within 60 s";
-        return false;
-      }
+      // Each failure disconnects, which fails every call in flight, this
+      // one included, so `pending` is not referenced once we return.
+      if (std::chrono::steady_clock::now() > deadline) return Lost("no reply within 120 s");
       pollfd pfd{rpc_get_fd(rpc_), static_cast<short>(rpc_which_events(rpc_)), 0};
-      if (poll(&pfd, 1, 100) < 0 || rpc_service(rpc_, pfd.revents) < 0) {
-        rpc_disconnect(rpc_, "connection failed");
-        error_ = std::string("connection failed: ") + rpc_get_error(rpc_);
-        return false;
+      if (pfd.fd < 0) return Lost("not connected");
+      if (poll(&pfd, 1, 100) < 0) {
+        if (errno == EINTR) continue;
+        return Lost("poll failed");
       }
+      if (rpc_service(rpc_, pfd.revents) < 0) return Lost("connection failed");
     }
     if (pending.status != RPC_STATUS_SUCCESS) {
       error_ = pending.error;
@@ -583,18 +601,45 @@ class RawNfs {
     return true;
   }
 
-  template <typename Args, typename Read>
+  bool Lost(const std::string& why) {
+    error_ = why + ": " + rpc_get_error(rpc_);
+    rpc_disconnect(rpc_, why.c_str());
+    return false;
+  }
+
+  // Send() for libnfs's rpc_*_async functions, without and with an argument.
+  bool Call(int (*fn)(rpc_context*, rpc_cb, void*), const Reader& read) {
+    return Send([&](rpc_cb cb, void* p) { return fn(rpc_, cb, p); }, read);
+  }
+  template <typename A>
+  bool Call(int (*fn)(rpc_context*, rpc_cb, A, void*), A arg, const Reader& read) {
+    return Send([&](rpc_cb cb, void* p) { return fn(rpc_, cb, arg, p); }, read);
+  }
+
+  // A call without a reply is a test failure, unless one is expected.
+  void Report(bool ok, const std::string& what) {
+    if (!ok && !expect_rpc_errors_) ADD_FAILURE() << what << ": " << error_;
+  }
+
+  // A reply that breaks the protocol: reported like a call without one.
+  nfsstat3 Broken(const std::string& why) {
+    error_ = why;
+    Report(false, "bad reply");
+    return NFS3ERR_SERVERFAULT;
+  }
+
+  // The one template every NFS procedure goes through: `read` sees the
+  // reply decoded as a Res.
+  template <typename Res, typename Args, typename Read>
   void Run(int (*fn)(rpc_context*, rpc_cb, Args*, void*), Args* args, Read read) {
-    const bool ok =
-        Call([&](rpc_context* rpc, rpc_cb cb, void* p) { return fn(rpc, cb, args, p); }, read);
-    if (!ok && !expect_rpc_errors_) ADD_FAILURE() << "NFS call failed: " << error_;
+    Report(Call(fn, args, [&](void* data) { read(*static_cast<Res*>(data)); }), "NFS call failed");
   }
 
   template <typename Res, typename Args>
   Res Pod(int (*fn)(rpc_context*, rpc_cb, Args*, void*), Args* args) {
     Res res{};
     res.status = NFS3ERR_SERVERFAULT;
-    Run(fn, args, [&](void* data) { res = Load<Res>(data); });
+    Run<Res>(fn, args, [&](const Res& reply) { res = Load<Res>(&reply); });
     return res;
   }
 
@@ -602,8 +647,7 @@ class RawNfs {
   template <typename Res, typename Args>
   NewObject Made(int (*fn)(rpc_context*, rpc_cb, Args*, void*), Args* args) {
     NewObject result;
-    Run(fn, args, [&](void* data) {
-      const auto& res = *static_cast<Res*>(data);
+    Run<Res>(fn, args, [&](const Res& res) {
       result.status = res.status;
       if (res.status != NFS3_OK) {
         result.dir_wcc = Resfail(res).dir_wcc;
@@ -617,6 +661,66 @@ class RawNfs {
     return result;
   }
 
+  // READDIR3res and READDIRPLUS3res share another.
+  template <typename Res, typename Args>
+  DirPage Page(int (*fn)(rpc_context*, rpc_cb, Args*, void*), Args* args,
+               uint32_t (*encode)(ZDR*, Res*)) {
+    DirPage page;
+    Run<Res>(fn, args, [&](Res& res) {
+      page.status = res.status;
+      page.encoded_size = Encoded(encode, &res);
+      if (res.status != NFS3_OK) {
+        page.dir_attr = AttrOf(Resfail(res).dir_attributes);
+        return;
+      }
+      const auto& ok = Resok(res);
+      page.dir_attr = AttrOf(ok.dir_attributes);
+      std::memcpy(&page.verifier, ok.cookieverf, sizeof page.verifier);
+      using Entry = std::remove_pointer_t<decltype(ok.reply.entries)>;
+      for (const void* p = ok.reply.entries; p != nullptr;) {
+        const auto e = Load<Entry>(p);
+        page.entries.push_back(EntryOf(e));
+        page.dir_bytes += DirBytes(e.name);
+        p = e.nextentry;
+      }
+      page.eof = ok.reply.eof != 0;
+    });
+    return page;
+  }
+
+  static DirEntry EntryOf(const entry3& e) {
+    return {e.fileid, e.name, e.cookie, std::nullopt, std::nullopt};
+  }
+  static DirEntry EntryOf(const entryplus3& e) {
+    DirEntry entry{e.fileid, e.name, e.cookie, AttrOf(e.name_attributes), std::nullopt};
+    if (e.name_handle.handle_follows != 0) entry.fh = FhOf(e.name_handle.post_op_fh3_u.handle);
+    return entry;
+  }
+
+  // Pages from `read_page(cookie, verifier)`, followed to eof.
+  template <typename ReadPage>
+  DirListing List(const std::string& what, ReadPage read_page) {
+    DirListing list;
+    uint64_t cookie = 0;
+    uint64_t verifier = 0;
+    for (;;) {
+      DirPage page = read_page(cookie, verifier);
+      list.status = page.status;
+      if (page.status != NFS3_OK) return list;
+      const size_t n = page.entries.size();
+      ++list.pages;
+      list.max_page_entries = std::max(list.max_page_entries, n);
+      verifier = page.verifier;
+      if (n > 0) cookie = page.entries.back().cookie;
+      std::move(page.entries.begin(), page.entries.end(), std::back_inserter(list.entries));
+      if (page.eof) return list;
+      if (n == 0) {
+        list.status = Broken(what + " page with no entries and no eof");
+        return list;
+      }
+    }
+  }
+
   static const CREATE3resok& Resok(const CREATE3res& r) { return r.CREATE3res_u.resok; }
   static const CREATE3resfail& Resfail(const CREATE3res& r) { return r.CREATE3res_u.resfail; }
   static const MKDIR3resok& Resok(const MKDIR3res& r) { return r.MKDIR3res_u.resok; }
@@ -625,13 +729,20 @@ class RawNfs {
   static const SYMLINK3resfail& Resfail(const SYMLINK3res& r) { return r.SYMLINK3res_u.resfail; }
   static const MKNOD3resok& Resok(const MKNOD3res& r) { return r.MKNOD3res_u.resok; }
   static const MKNOD3resfail& Resfail(const MKNOD3res& r) { return r.MKNOD3res_u.resfail; }
+  static const READDIR3resok& Resok(const READDIR3res& r) { return r.READDIR3res_u.resok; }
+  static const READDIR3resfail& Resfail(const READDIR3res& r) { return r.READDIR3res_u.resfail; }
+  static const READDIRPLUS3resok& Resok(const READDIRPLUS3res& r) {
+    return r.READDIRPLUS3res_u.resok;
+  }
+  static const READDIRPLUS3resfail& Resfail(const READDIRPLUS3res& r) {
+    return r.READDIRPLUS3res_u.resfail;
+  }
 
   rpc_context* rpc_;
   std::vector<char> scratch_;  // READDIR replies re-encoded to measure them
   std::string error_;
   bool expect_rpc_errors_ = false;
 };
-
 // All of fattr3, compared field by field with the differences named.
 inline ::testing::AssertionResult SameAttr(const fattr3& a, const fattr3& b) {
   std::string diff;
@@ -739,19 +850,9 @@ class RawNfsTest : public ::testing::Test {
 
   // The whole content of a file, read in 1 MiB READs.
   std::string Content(const Fh& fh) {
-    std::string content;
-    for (;;) {
-      ReadResult read = raw_->Read(fh, content.size(), 1 << 20);
-      EXPECT_EQ(read.status, NFS3_OK);
-      if (read.status != NFS3_OK) break;
-      content += read.data;
-      if (read.eof) break;
-      if (read.data.empty()) {
-        ADD_FAILURE() << "READ returned no data without eof";
-        break;
-      }
-    }
-    return content;
+    ReadResult read = raw_->ReadAll(fh, 1 << 20);
+    EXPECT_EQ(read.status, NFS3_OK);
+    return std::move(read.data);
   }
 
   TempDir dir_;
