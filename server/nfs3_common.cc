@@ -52,13 +52,6 @@ Stat CheckName(std::string_view name) {
   return kOk;
 }
 
-Stat CheckNewName(std::string_view name) {
-  Stat stat = CheckName(name);
-  if (stat != kOk) return stat;
-  if (name == "." || name == "..") return kErrExist;
-  return kOk;
-}
-
 Stat CheckWritable(Request& request) {
   if (request.exp.read_only()) return kErrRofs;
   return kOk;
@@ -93,11 +86,7 @@ Stat BeginDirectoryChange(Request& request, const DirOpArgs& where, NameUse use,
 }
 
 void EndDirectoryChange(Request& request, const Entry& dir, const std::optional<WccAttr>& before) {
-  if (dir.data_path.empty()) {
-    EncodeEmptyWcc(request);
-    return;
-  }
-  request.exp.nodes().DirectoryChanged(dir.dir_id);
+  if (!dir.data_path.empty()) request.exp.nodes().DirectoryChanged(dir.dir_id);
   EncodeWccAfter(request, before, dir);
 }
 
@@ -170,15 +159,6 @@ void EncodeAttr(Request& request, const Entry& entry) {
   EncodePostOpAttr(request.reply, &attr, request.exp.attr_policy());
 }
 
-void EncodeFreshAttr(Request& request, const Entry& entry) {
-  Entry fresh = entry;
-  if (!request.exp.vault().Refresh(fresh).ok()) {
-    EncodePostOpAttr(request.reply, nullptr, request.exp.attr_policy());
-    return;
-  }
-  EncodeAttr(request, fresh);
-}
-
 void EncodeWccAfter(Request& request, const std::optional<WccAttr>& before, const Entry& entry) {
   Entry fresh = entry;
   if (entry.data_path.empty() || !request.exp.vault().Refresh(fresh).ok()) {
@@ -187,10 +167,6 @@ void EncodeWccAfter(Request& request, const std::optional<WccAttr>& before, cons
   }
   const vaultcore::Attributes attr = request.exp.VisibleAttributes(fresh);
   EncodeWcc(request.reply, before, &attr, request.exp.attr_policy());
-}
-
-void EncodeEmptyWcc(Request& request) {
-  EncodeWcc(request.reply, std::nullopt, nullptr, request.exp.attr_policy());
 }
 
 void EncodeNewObject(Request& request, const Entry& entry) {

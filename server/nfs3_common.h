@@ -28,8 +28,6 @@ Stat CheckRegularFile(const vaultcore::Entry& entry);
 // ACCES for "/" or NUL inside it, INVAL for "" — "." and ".." are for the
 // caller to decide (LOOKUP accepts them, CREATE does not).
 Stat CheckName(std::string_view name);
-// CheckName, and EXIST for "." and "..", which always exist.
-Stat CheckNewName(std::string_view name);
 
 // ROFS when the export is read-only.
 Stat CheckWritable(Request& request);
@@ -67,8 +65,6 @@ Stat ApplySattr(Request& request, vaultcore::Entry& entry, const Sattr& attr);
 // has already happened.
 Sattr InitialAttributes(const Sattr& asked);
 
-// post_op_attr of `entry` re-read now (absent if that fails).
-void EncodeFreshAttr(Request& request, const vaultcore::Entry& entry);
 // post_op_attr of `entry` as it is (visible size applied); absent for an
 // entry that never resolved (empty data_path), so a reply can encode it
 // whatever the outcome.
@@ -77,7 +73,6 @@ void EncodeAttr(Request& request, const vaultcore::Entry& entry);
 // after re-read now (absent for an entry that never resolved).
 void EncodeWccAfter(Request& request, const std::optional<WccAttr>& before,
                     const vaultcore::Entry& entry);
-void EncodeEmptyWcc(Request& request);
 // The handle of `entry` as post_op_fh3, then its attributes.
 void EncodeNewObject(Request& request, const vaultcore::Entry& entry);
 
