@@ -135,18 +135,17 @@ void EncodeDirectoryPage(Request& request, const ReaddirArgs& args, bool plus) {
     full = !page.Add("..", parent.attr.fileid, 2, &parent);
     if (!full) cookie = 2;
   }
-  for (size_t i = cookie >= 2 ? cookie - 2 : entries.size(); !full && i < entries.size(); ++i) {
+  // Entry i has cookie i + 3, whatever was skipped before it.
+  const size_t first = cookie >= 2 ? cookie - 2 : entries.size();
+  for (size_t i = first; !full && i < entries.size(); ++i) {
     const Entry& e = entries[i];
     if (CheckName(e.name) != kOk) {
-      // A name no NFS client can hold (over 255 bytes): skip it, but keep
-      // the cookies of those after it.
+      // A name no NFS client can hold (over 255 bytes): skip it.
       vaultcore::Log(vaultcore::LogLevel::kDebug,
                      "READDIR skips a name of " + std::to_string(e.name.size()) + " bytes");
-      cookie = i + 3;
       continue;
     }
     full = !page.Add(e.name, e.attr.fileid, i + 3, &e);
-    if (!full) cookie = i + 3;
   }
   const bool eof = !full;
   if (page.count() == 0 && !eof) {
