@@ -122,16 +122,9 @@ void EncodeDirectoryPage(Request& request, const ReaddirArgs& args, bool plus) {
     if (!full) cookie = 1;
   }
   if (!full && cookie == 1) {
-    Entry parent;
-    auto up = request.exp.vault().Parent(dir.AsDir());
-    if (up.ok()) {
-      parent.dir_id = up->id;
-      parent.data_path = parent.node_path = up->content_path;
-      parent.attr.kind = vaultcore::NodeKind::kDirectory;
-      (void)request.exp.vault().Refresh(parent);
-    } else {
-      parent = dir;
-    }
+    // A parent that cannot be read (removed meanwhile) shows as "." does.
+    auto up = request.exp.nodes().Parent(dir);
+    const Entry& parent = up.ok() ? *up : dir;
     full = !page.Add("..", parent.attr.fileid, 2, &parent);
     if (!full) cookie = 2;
   }

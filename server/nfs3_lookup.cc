@@ -18,12 +18,10 @@ Stat Find(Request& request, const vaultcore::Entry& dir, std::string_view name,
   }
   vaultcore::Vault& vault = request.exp.vault();
   if (name == "..") {
-    auto parent = vault.Parent(dir.AsDir());
+    auto parent = request.exp.nodes().Parent(dir);
     if (!parent.ok()) return StatFor(parent.status());
-    found->dir_id = parent->id;
-    found->data_path = found->node_path = parent->content_path;
-    found->attr.kind = vaultcore::NodeKind::kDirectory;
-    return StatFor(vault.Refresh(*found));
+    *found = std::move(parent).value();
+    return kOk;
   }
   auto entry = vault.Lookup(dir.AsDir(), name);
   if (!entry.ok()) return StatFor(entry.status());

@@ -169,12 +169,17 @@ Result<Entry> NodeTable::Resolve(std::span<const uint8_t> handle) {
   return entry;
 }
 
+std::string NodeTable::ContentPathOf(const vaultcore::Sha1Digest& hash) const {
+  return vault_.path() + "/" + vaultcore::NameCipher::ContentDirPathOfHash(hash);
+}
+
 Result<Entry> NodeTable::ResolveDirectory(const HandleFields& fields) {
   auto id = DirectoryIdOf(fields.dir_hash);
   if (!id.ok()) return id.status();
-  auto dir = vault_.Directory(*id);
-  if (!dir.ok()) return dir.status();
-  Entry entry = DirectoryEntry(*dir);
+  // The hash names the content directory: no need to derive it from the
+  // id again, and the stat of Refresh is what tells a removed directory.
+  const vaultcore::DirRef dir{std::move(id).value(), ContentPathOf(fields.dir_hash)};
+  Entry entry = DirectoryEntry(dir);
   Status s = vault_.Refresh(entry);
   if (!s.ok()) {
     if (s.code() == Errc::kNotFound) return Status(Errc::kNotFound, "directory was removed");
@@ -192,8 +197,7 @@ Result<std::string> NodeTable::DirectoryIdOf(const vaultcore::Sha1Digest& hash) 
   // Not seen since this process started: every directory keeps an
   // encrypted copy of its own id (spec §6.4); trust it only if it hashes
   // back to the handle's location.
-  const std::string content =
-      vault_.path() + "/" + vaultcore::NameCipher::ContentDirPathOfHash(hash);
+  const std::string content = ContentPathOf(hash);
   struct stat st;
   if (stat(content.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return Status(Errc::kNotFound, "directory was removed");
@@ -309,6 +313,15 @@ void NodeTable::RememberListed(const Entry& entry) {
     }
   }
   RememberFile(entry, nonce);
+}
+
+Result<Entry> NodeTable::Parent(const Entry& dir) {
+  auto up = vault_.Parent(dir.AsDir());
+  if (!up.ok()) return up.status();
+  Entry parent = DirectoryEntry(*up);
+  Status s = vault_.Refresh(parent);
+  if (!s.ok()) return s;
+  return parent;
 }
 
 Entry NodeTable::DirectoryEntry(const vaultcore::DirRef& dir) {

@@ -68,6 +68,10 @@ class NodeTable {
   // carries its id and content path (name and node path are unknown).
   vaultcore::Result<vaultcore::Entry> Resolve(std::span<const uint8_t> handle);
 
+  // The parent of directory `dir`, with fresh attributes; the root is its
+  // own parent.
+  vaultcore::Result<vaultcore::Entry> Parent(const vaultcore::Entry& dir);
+
   // The listing of a directory; cached, validated against the ciphertext.
   vaultcore::Result<std::shared_ptr<const Listing>> List(const vaultcore::Entry& dir);
 
@@ -106,6 +110,8 @@ class NodeTable {
   vaultcore::Result<vaultcore::Entry> ResolveDirectory(const HandleFields& fields);
   vaultcore::Result<vaultcore::Entry> ResolveFile(const HandleFields& fields);
   vaultcore::Result<std::string> DirectoryIdOf(const vaultcore::Sha1Digest& hash);
+  // The absolute path of the content directory a directory hash names.
+  std::string ContentPathOf(const vaultcore::Sha1Digest& hash) const;
   // Lists `dir` and remembers every child; returns the listing.
   vaultcore::Result<std::vector<vaultcore::Entry>> ListAndRemember(const vaultcore::DirRef& dir);
   // Remembers where a listed child is (a directory: its id).
