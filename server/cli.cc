@@ -67,6 +67,14 @@ const std::array kCommands = {
             "may leave a hidden .NAME.vaultnfs-put-PID file behind). A new file gets the\n"
             "local file's permissions; a replaced one keeps its own.",
             RunPut},
+    Command{"get", "VAULT PATH LOCAL [-r]", "copy a file or tree out of the vault",
+            "Copies PATH out of the vault to the local path LOCAL, decrypted, with its\n"
+            "permissions and times (symlinks as symlinks, targets verbatim). A directory\n"
+            "needs -r, which copies everything below it. If LOCAL is an existing directory\n"
+            "the copy keeps its vault name inside it; anything else at LOCAL is an error,\n"
+            "never overwritten. A file that cannot be read whole (for example a tampered\n"
+            "chunk) is reported and its partial copy removed.",
+            RunGet},
     Command{"mkdir", "VAULT PATH [-p]", "create a directory",
             "Creates the directory PATH. With -p missing parents are created too and an\n"
             "existing directory is not an error.",

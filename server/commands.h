@@ -21,6 +21,7 @@ int RunLn(const Invocation& invocation);
 // commands_content.cc: file content.
 int RunCat(const Invocation& invocation);
 int RunPut(const Invocation& invocation);
+int RunGet(const Invocation& invocation);
 
 // commands_serve.cc: the NFS server.
 int RunServe(const Invocation& invocation);

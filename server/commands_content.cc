@@ -1,5 +1,5 @@
-// cat, put: file content, streamed in fixed-size pieces so that a file of
-// any size passes through a bounded buffer.
+// cat, put, get: file content, streamed in fixed-size pieces so that a file
+// of any size passes through a bounded buffer.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <set>
 #include <span>
 
 #include "server/commands.h"
@@ -15,6 +16,7 @@ namespace vaultnfs::cli {
 namespace po = boost::program_options;
 
 using vaultcore::DirRef;
+using vaultcore::Entry;
 using vaultcore::Errc;
 using vaultcore::NodeKind;
 using vaultcore::Status;
@@ -101,6 +103,98 @@ Status CopyInto(Vault& vault, const vaultcore::Entry& entry, int input,
     offset += *got;
   }
   return (*file)->Sync();
+}
+
+// Copies the vault file `entry` to the new local file `local`, then gives it
+// the entry's permissions and times. A copy that fails is removed: a partial
+// file must not pass for the whole one.
+Status CopyOut(Vault& vault, const Entry& entry, const std::string& local) {
+  auto file = vault.OpenFile(entry);
+  if (!file.ok()) return file.status();
+  const int fd = open(local.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::FromErrno(errno, "cannot create " + local);
+  std::vector<uint8_t> buffer(kIoSize);
+  uint64_t offset = 0;
+  Status s;
+  while (s.ok()) {
+    auto got = (*file)->Read(offset, buffer);
+    if (!got.ok()) {
+      s = got.status();
+      break;
+    }
+    if (*got == 0) break;
+    for (size_t done = 0; done < *got && s.ok();) {
+      const ssize_t n = write(fd, buffer.data() + done, *got - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) s = Status::FromErrno(errno, "cannot write " + local);
+      done += n > 0 ? static_cast<size_t>(n) : 0;
+    }
+    offset += *got;
+  }
+  if (s.ok() && fchmod(fd, entry.attr.mode & 07777) != 0) {
+    s = Status::FromErrno(errno, "cannot set the mode of " + local);
+  }
+  const timespec times[2] = {entry.attr.atime, entry.attr.mtime};
+  if (s.ok() && futimens(fd, times) != 0) {
+    s = Status::FromErrno(errno, "cannot set the times of " + local);
+  }
+  if (close(fd) != 0 && s.ok()) s = Status::FromErrno(errno, "cannot write " + local);
+  if (!s.ok()) unlink(local.c_str());
+  return s;
+}
+
+// Copies `entry` (shown as `shown`) to the local path `local`, which must
+// not exist: a file, a symlink with its target verbatim, or with
+// `recursive` a directory and everything below it. Directories get their
+// times last, after their content stopped changing them. `visited` holds
+// the directory ids on the way down (a damaged vault may loop).
+int GetEntry(Vault& vault, const Entry& entry, const std::string& shown, const std::string& local,
+             bool recursive, std::set<std::string>* visited) {
+  switch (entry.kind()) {
+    case NodeKind::kFile: {
+      Status s = CopyOut(vault, entry, local);
+      return s.ok() ? kExitOk : Fail(s, "get " + shown);
+    }
+    case NodeKind::kSymlink: {
+      auto target = vault.ReadLink(entry);
+      if (!target.ok()) return Fail(target.status(), "get " + shown);
+      if (symlink(target->c_str(), local.c_str()) != 0) {
+        return Fail(Status::FromErrno(errno, "cannot create " + local), "get " + shown);
+      }
+      const timespec times[2] = {entry.attr.atime, entry.attr.mtime};
+      (void)utimensat(AT_FDCWD, local.c_str(), times, AT_SYMLINK_NOFOLLOW);
+      return kExitOk;
+    }
+    case NodeKind::kDirectory:
+      break;
+  }
+  if (!recursive) {
+    return Fail(Status(Errc::kIsDirectory, shown + " is a directory"), "get",
+                "use -r to copy a directory and everything below it");
+  }
+  if (!visited->insert(entry.dir_id).second) {
+    return Fail(Status(Errc::kCorrupt, "directory " + shown + " contains itself"), "get");
+  }
+  if (mkdir(local.c_str(), 0700) != 0) {
+    return Fail(Status::FromErrno(errno, "cannot create " + local), "get " + shown);
+  }
+  auto children = vault.List(entry.AsDir());
+  if (!children.ok()) return Fail(children.status(), "get " + shown);
+  for (const Entry& child : *children) {
+    const std::string child_shown = (shown == "/" ? "" : shown) + "/" + child.name;
+    if (int rc = GetEntry(vault, child, child_shown, local + "/" + child.name, recursive, visited);
+        rc != kExitOk) {
+      return rc;
+    }
+  }
+  visited->erase(entry.dir_id);
+  const timespec times[2] = {entry.attr.atime, entry.attr.mtime};
+  if (chmod(local.c_str(), entry.attr.mode & 07777) != 0 ||
+      utimensat(AT_FDCWD, local.c_str(), times, 0) != 0) {
+    return Fail(Status::FromErrno(errno, "cannot set the mode or times of " + local),
+                "get " + shown);
+  }
+  return kExitOk;
 }
 
 }  // namespace
@@ -212,6 +306,37 @@ int RunPut(const Invocation& invocation) {
     return Fail(s, "put " + local + " " + shown);
   }
   return kExitOk;
+}
+
+int RunGet(const Invocation& invocation) {
+  po::options_description own("Options");
+  own.add_options()("recursive,r", po::bool_switch(), "copy a directory and everything below it");
+  ParsedArgs args;
+  if (auto rc = ParseArgs(invocation, own, 3, 3, &args)) return *rc;
+  const std::string& path = args.positional[1];
+  std::string local = args.positional[2];
+  std::unique_ptr<Vault> vault;
+  if (int rc = OpenVault(args, args.positional[0], /*read_only=*/true, &vault); rc != kExitOk) {
+    return rc;
+  }
+  const std::string shown = DisplayPath(path);
+  auto entry = vault->ResolvePath(path);
+  if (!entry.ok()) return Fail(entry.status(), "get " + shown);
+  struct stat st;
+  if (stat(local.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    const std::string name = BaseName(path);
+    if (name.empty()) {
+      return Fail(Status(Errc::kExists, local + " exists"), "get /",
+                  "give a new directory to copy the whole vault into");
+    }
+    local += "/" + name;
+  }
+  if (lstat(local.c_str(), &st) == 0) {
+    return Fail(Status(Errc::kExists, local + " exists"), "get " + shown,
+                "remove it first or give a new name");
+  }
+  std::set<std::string> visited;
+  return GetEntry(*vault, *entry, shown, local, args.options["recursive"].as<bool>(), &visited);
 }
 
 }  // namespace vaultnfs::cli

@@ -604,6 +604,56 @@ TEST_F(CliTest, SymlinksShowTheirTarget) {
   EXPECT_EQ(Vaultnfs({"ls", vault_}).out, "");
 }
 
+TEST_F(CliTest, GetCopiesFilesAndTreesOut) {
+  CreateVault();
+  ExpectSuccess(Vaultnfs({"mkdir", vault_, "-p", "/tree/sub/deeper"}));
+  const std::string big = RandomBytes(100'000, 7);
+  Put("/tree/big.bin", big);
+  Put("/tree/sub/deeper/small.txt", "small");
+  Put("/tree/empty", "");
+  ExpectSuccess(Vaultnfs({"ln", "-s", vault_, "../big.bin", "/tree/sub/link"}));
+  // Modes and times are copied: set them through a local file's put, then
+  // compare with what ls -l reports.
+  fs::permissions(Local("put.tmp"), fs::perms(0640));
+  Put("/tree/mode640", "m");
+
+  ExpectSuccess(Vaultnfs({"get", vault_, "/tree/big.bin", Local("one.bin").string()}));
+  EXPECT_EQ(ReadFile(Local("one.bin")), big);
+  ExpectFailure(Vaultnfs({"get", vault_, "/tree", Local("copy").string()}), 1, "-r");
+  ExpectSuccess(Vaultnfs({"get", vault_, "-r", "/tree", Local("copy").string()}));
+  const fs::path copy = Local("copy");
+  EXPECT_EQ(ReadFile(copy / "big.bin"), big);
+  EXPECT_EQ(ReadFile(copy / "sub/deeper/small.txt"), "small");
+  EXPECT_EQ(fs::file_size(copy / "empty"), 0u);
+  EXPECT_EQ(fs::read_symlink(copy / "sub/link"), "../big.bin");
+  EXPECT_EQ(fs::status(copy / "mode640").permissions(), fs::perms(0640));
+  EXPECT_EQ(fs::status(copy / "sub").permissions(), fs::perms(0755));
+
+  // An existing directory receives the entry under its own name; anything
+  // else is never overwritten.
+  ExpectSuccess(Vaultnfs({"get", vault_, "/tree/sub/deeper/small.txt", copy.string()}));
+  EXPECT_EQ(ReadFile(copy / "small.txt"), "small");
+  ExpectFailure(Vaultnfs({"get", vault_, "/tree/empty", Local("one.bin").string()}), 1, "exists");
+  EXPECT_EQ(ReadFile(Local("one.bin")), big);
+  ExpectFailure(Vaultnfs({"get", vault_, "/absent", Local("x").string()}), 4, "absent");
+  ExpectFailure(Vaultnfs({"get", vault_, "-r", "/", copy.string()}), 1, "exists");
+}
+
+TEST_F(CliTest, GetOfATamperedFileLeavesNoPartialCopy) {
+  CreateVault();
+  Put("/victim.bin", RandomBytes(100'000, 4));
+  fs::path ciphertext;
+  for (const auto& e : fs::recursive_directory_iterator(fs::path(vault_) / "d")) {
+    if (e.is_regular_file() && e.path().filename() != "dirid.c9r") ciphertext = e.path();
+  }
+  ASSERT_FALSE(ciphertext.empty());
+  std::string bytes = ReadFile(ciphertext);
+  bytes[bytes.size() - 10] = static_cast<char>(bytes[bytes.size() - 10] ^ 1);  // the last chunk
+  WriteFile(ciphertext, bytes);
+  ExpectFailure(Vaultnfs({"get", vault_, "/victim.bin", Local("out").string()}), 1, "damaged");
+  EXPECT_FALSE(fs::exists(Local("out")));
+}
+
 TEST_F(CliTest, RemoveNeedsRecursiveForDirectories) {
   CreateVault();
   ExpectSuccess(Vaultnfs({"mkdir", vault_, "-p", "/d/e/f"}));
