@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <exception>
 
+#include "server/nfs3_xdr.h"
 #include "vaultcore/log.h"
 
 namespace server {
@@ -67,14 +68,28 @@ Dispatcher::Next Dispatcher::Prepare(Call& call, const ClientInfo& client) {
                 "start vaultnfs with --insecure to accept unprivileged ports";
     } else if (call.caller.flavor != rpc::kAuthSys) {
       refusal = "AUTH_NONE calls are not accepted; use AUTH_SYS (sec=sys)";
-    } else if (!exp_.IsAllowedUid(call.caller.uid)) {
-      refusal = "uid " + std::to_string(call.caller.uid) +
-                " may not use this export (only root and the vault owner, uid " +
-                std::to_string(exp_.options().owner_uid) + "); add --allow-uid " +
-                std::to_string(call.caller.uid) + " to let it";
     }
     if (!refusal.empty()) {
       LogRefusal(client, refusal);
+      rpc::EncodeAuthErrorReply(out, xid, AuthStat::kTooWeak);
+      return Next::kReply;
+    }
+    // A caller the export does not admit: every NFS call fails with ACCES,
+    // which the kernel reports as "Permission denied" for each system call.
+    // (Refused as AUTH_ERROR instead, Linux reports some of them as a
+    // stale file handle.)
+    if (call.caller.flavor == rpc::kAuthSys && !exp_.IsAllowedUid(call.caller.uid)) {
+      LogRefusal(client, "uid " + std::to_string(call.caller.uid) +
+                             " may not use this export (only root and the vault owner, uid " +
+                             std::to_string(exp_.options().owner_uid) + "); add --allow-uid " +
+                             std::to_string(call.caller.uid) + " to let it");
+      if (call.header.program == nfs3::kProgram && call.header.version == nfs3::kVersion) {
+        rpc::EncodeAcceptedReply(out, xid, AcceptStat::kSuccess);
+        if (nfs3::EncodeBareFailure(out, call.header.procedure, nfs3::kErrAcces)) {
+          return Next::kReply;
+        }
+        call.reply.clear();
+      }
       rpc::EncodeAuthErrorReply(out, xid, AuthStat::kTooWeak);
       return Next::kReply;
     }

@@ -1,5 +1,7 @@
 #include "server/nfs3_xdr.h"
 
+#include <array>
+
 namespace server::nfs3 {
 
 using vaultcore::Errc;
@@ -105,6 +107,39 @@ void EncodeWcc(rpc::XdrWriter& out, const std::optional<WccAttr>& before,
     EncodeTime(out, before->ctime);
   }
   EncodePostOpAttr(out, after, policy);
+}
+
+bool EncodeBareFailure(rpc::XdrWriter& out, uint32_t procedure, Stat stat) {
+  // Per procedure, the "attributes follow" flags of its resfail arm: one
+  // per post_op_attr, two per wcc_data (RFC 1813 §3.3).
+  constexpr std::array<uint8_t, kCommit + 1> kAbsentFlags = {
+      0,  // NULL has no failure
+      0,  // GETATTR
+      2,  // SETATTR: wcc_data
+      1,  // LOOKUP: directory attributes
+      1,  // ACCESS
+      1,  // READLINK
+      1,  // READ
+      2,  // WRITE: wcc_data
+      2,  // CREATE: directory wcc_data
+      2,  // MKDIR
+      2,  // SYMLINK
+      2,  // MKNOD
+      2,  // REMOVE
+      2,  // RMDIR
+      4,  // RENAME: two wcc_data
+      3,  // LINK: file attributes, directory wcc_data
+      1,  // READDIR
+      1,  // READDIRPLUS
+      1,  // FSSTAT
+      1,  // FSINFO
+      1,  // PATHCONF
+      2,  // COMMIT: wcc_data
+  };
+  if (procedure == kNull || procedure >= kAbsentFlags.size()) return false;
+  out.U32(stat);
+  for (uint8_t i = 0; i < kAbsentFlags[procedure]; ++i) out.Bool(false);
+  return true;
 }
 
 void EncodePostOpFh(rpc::XdrWriter& out, std::span<const uint8_t> handle) {

@@ -125,6 +125,11 @@ WccAttr WccOf(const vaultcore::Attributes& attr);
 void EncodeWcc(rpc::XdrWriter& out, const std::optional<WccAttr>& before,
                const vaultcore::Attributes* after, const AttrPolicy& policy);
 
+// A failed reply of `procedure` with status `stat` and no attributes: its
+// post_op_attr and wcc_data fields all absent. False for NULL and for
+// procedure numbers NFSv3 does not define.
+bool EncodeBareFailure(rpc::XdrWriter& out, uint32_t procedure, Stat stat);
+
 // post_op_fh3: absent when `handle` is empty.
 void EncodePostOpFh(rpc::XdrWriter& out, std::span<const uint8_t> handle);
 

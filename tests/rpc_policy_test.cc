@@ -145,7 +145,26 @@ TEST_F(RpcPolicyTest, OnlyRootTheOwnerAndAllowedUidsMayCall) {
   ASSERT_NE(client, nullptr);
   const Bytes root = RootHandle(*client);  // as root
   ASSERT_FALSE(root.empty());
-  auto reply = Call(*client, kNfsProgram, 3, kGetattr, GetattrArgs(root), AuthSys(4242, 4242));
+  // Every NFS call of another uid fails with ACCES and nothing else: a
+  // status and absent attributes (one flag per post_op_attr, two per
+  // wcc_data), whatever the arguments.
+  const std::vector<std::pair<uint32_t, size_t>> procedures = {
+      {kGetattr, 0}, {2, 2}, {4, 1}, {kRead, 1}, {kWrite, 2}, {14, 4}, {15, 3}, {17, 1}, {21, 2}};
+  for (const auto& [procedure, absent_flags] : procedures) {
+    auto reply = Call(*client, kNfsProgram, 3, procedure, GetattrArgs(root), AuthSys(4242, 4242));
+    ASSERT_TRUE(reply);
+    ASSERT_EQ(reply->reply_stat, kMsgAccepted) << "procedure " << procedure;
+    ASSERT_EQ(reply->accept_stat, kSuccess);
+    rpc::XdrReader r(reply->results);
+    EXPECT_EQ(r.U32(), kNfs3ErrAcces) << "procedure " << procedure;
+    for (size_t i = 0; i < absent_flags; ++i) EXPECT_EQ(r.U32(), 0u);
+    EXPECT_TRUE(r.ok());
+    EXPECT_EQ(r.remaining(), 0u) << "procedure " << procedure;
+  }
+  // MOUNT has no such status: refused at the RPC level.
+  Args path;
+  path.w().String("/");
+  auto reply = Call(*client, kMountProgram, 3, kMnt, path.span(), AuthSys(4242, 4242));
   ASSERT_TRUE(reply);
   EXPECT_EQ(reply->reply_stat, kMsgDenied);
   EXPECT_EQ(reply->reject_stat, kAuthError);
@@ -168,7 +187,9 @@ TEST_F(RpcPolicyTest, OnlyRootTheOwnerAndAllowedUidsMayCall) {
   EXPECT_EQ(r.U32(), kNfs3Ok) << "a handle survives a restart";
   reply = Call(*client, kNfsProgram, 3, kGetattr, GetattrArgs(root), AuthSys(4243, 4243));
   ASSERT_TRUE(reply);
-  EXPECT_EQ(reply->reply_stat, kMsgDenied);
+  ASSERT_EQ(reply->accept_stat, kSuccess);
+  rpc::XdrReader denied(reply->results);
+  EXPECT_EQ(denied.U32(), kNfs3ErrAcces);
 }
 
 // ---------------------------------------------------------------------------

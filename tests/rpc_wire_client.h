@@ -51,6 +51,7 @@ constexpr uint32_t kMnt = 1;
 
 constexpr uint32_t kNfs3Ok = 0;
 constexpr uint32_t kNfs3ErrNoEnt = 2;
+constexpr uint32_t kNfs3ErrAcces = 13;
 constexpr uint32_t kNfs3ErrExist = 17;
 
 // Reply fields (RFC 5531).

@@ -1,0 +1,79 @@
+# shellcheck shell=bash
+# Data safety across server crashes and stops, with a hard mount: the
+# client must carry on after the restart, resend what the server may have
+# lost (the write verifier changes), and nothing it was told is stable may
+# be missing.
+
+durability_bytes() { if [ "$PROFILE" = full ]; then echo 268435456; else echo 25165824; fi; }
+
+# The number of WRITE calls and bytes the client has sent on the mount at $1.
+write_counters() {
+  awk -v mp="$1" '$1 == "device" { here = ($5 == mp) } here && $1 == "WRITE:" { print $2, $5 }' \
+    /proc/self/mountstats
+}
+
+# Waits until the client sent at least $2 WRITE calls on mount $1 (data is
+# in the server's hands, not yet committed), as long as process $3 lives.
+wait_for_writes() {
+  local deadline=$((SECONDS + 300))
+  until [ "$(write_counters "$1" | cut -d' ' -f1)" -ge "$2" ]; do
+    kill -0 "$3" 2>/dev/null || fail "the writer finished before $2 WRITE calls were sent"
+    [ $SECONDS -lt $deadline ] || fail "the client did not send $2 WRITE calls"
+    sleep 0.05
+  done
+}
+
+# Prints how much the client sent for a file of $2 bytes on mount $1.
+note_resent() {
+  local calls bytes
+  read -r calls bytes < <(write_counters "$1")
+  echo "note: $((bytes / 1048576)) MiB sent in $calls WRITE calls for a $(($2 / 1048576)) MiB file"
+  [ "$bytes" -gt $(($2 + 1048576)) ] || fail "the client resent nothing after the verifier changed"
+}
+
+# Interrupts writer "$@" (writing $WORK/src.bin to $mp/$name) with signal
+# $signal once data is in flight, restarts the server, and checks that the
+# writer succeeds, the file is whole through the mount (caches dropped) and,
+# after a crash right after, in the vault itself.
+interrupted_write() {
+  local signal=$1 name=$2; shift 2
+  local vault=$WORK/durable-vault mp=/mnt/durable bytes
+  bytes=$(durability_bytes)
+  head -c "$bytes" /dev/urandom > "$WORK/src.bin"
+  new_vault "$vault"
+  serve "$vault"
+  mount_printed "$mp"
+  "$@" &
+  local writer=$!
+  wait_for_writes "$mp" 8 "$writer"
+  stop_server "$signal"
+  echo "note: server stopped with SIG$signal after $(write_counters "$mp" | cut -d' ' -f1) WRITE calls"
+  serve "$vault"
+  wait "$writer" || fail "the writer failed after the restart"
+  note_resent "$mp" "$bytes"
+  sync
+  echo 3 > /proc/sys/vm/drop_caches
+  cmp "$WORK/src.bin" "$mp/$name" || fail "the file read back through the mount differs"
+  # Everything the client was told is stable is on disk: crash the server
+  # now and read the vault directly.
+  stop_server KILL
+  vault_cli get "$vault" "/$name" "$WORK/$name.vault"
+  cmp "$WORK/src.bin" "$WORK/$name.vault" || fail "the vault lost data the client was told was stable"
+  rm -f "$WORK/$name.vault"
+  serve "$vault"
+  unmount "$mp"
+  stop_server TERM
+}
+
+kill_during_dd_fsync() {
+  interrupted_write KILL dd.bin dd if="$WORK/src.bin" of=/mnt/durable/dd.bin bs=1M conv=fsync status=none
+}
+
+kill_during_cp_sync() {
+  interrupted_write KILL cp.bin bash -c "cp '$WORK/src.bin' /mnt/durable/cp.bin && sync"
+}
+
+sigterm_during_write() {
+  interrupted_write TERM dd.bin dd if="$WORK/src.bin" of=/mnt/durable/dd.bin bs=1M conv=fsync status=none
+  grep -q 'stopped; every write is on disk' "$SERVER_LOG" || fail "the server did not report a clean stop"
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The kernel-client suite: boots a Debian guest (../shared/vmtest) in which
+# `vaultnfs serve` is mounted by the Linux NFS client and exercised by
+# ordinary tools; prints one line per scenario and "N passed, N failed".
+#
+# Usage: tests/e2e/run.sh --vaultnfs BIN --fsx BIN [--profile quick|full]
+#                         [--only 'NAME ...'] [--console FILE]
+#   --profile  quick (default, sized for CI under emulation) or full
+#              (larger trees, more operations); also $VAULTNFS_E2E_PROFILE
+#   --only     run just these scenarios (names as printed); also $VAULTNFS_E2E_ONLY
+#   --console  keep the guest's kernel log in FILE
+# Environment: VAULTNFS_VMTEST_CACHE (guest image cache, default
+# /var/cache/vaultnfs-vmtest), VAULTNFS_SHARED (default ../shared).
+# Exit status: 0 all passed, 1 a scenario failed, 77 cannot run here (not
+# root), anything else from the harness (124 timeout, 125 harness failure).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+shared=${VAULTNFS_SHARED:-$repo/../shared}
+cache=${VAULTNFS_VMTEST_CACHE:-/var/cache/vaultnfs-vmtest}
+profile=${VAULTNFS_E2E_PROFILE:-quick}
+only=${VAULTNFS_E2E_ONLY:-}
+vaultnfs='' fsx='' console=''
+
+usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+while [ $# -gt 0 ]; do
+  case $1 in
+    --vaultnfs) vaultnfs=$2; shift 2 ;;
+    --fsx) fsx=$2; shift 2 ;;
+    --profile) profile=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    --console) console=$2; shift 2 ;;
+    -h|--help) usage ;;
+    *) echo "e2e: unknown argument $1" >&2; usage ;;
+  esac
+done
+[ -x "$vaultnfs" ] && [ -x "$fsx" ] || { echo "e2e: --vaultnfs and --fsx must name built binaries" >&2; usage; }
+case $profile in quick|full) ;; *) echo "e2e: --profile is quick or full" >&2; exit 2 ;; esac
+if [ "$(id -u)" != 0 ]; then
+  echo "e2e: SKIPPED: building and booting the guest needs root (run deploy/test.sh as root)" >&2
+  exit 77
+fi
+[ -x "$shared/vmtest/run.sh" ] || { echo "e2e: no VM harness at $shared/vmtest (set VAULTNFS_SHARED)" >&2; exit 125; }
+
+# The guest runs these very binaries, so it needs the Debian packages of the
+# libraries they link (the sanitizer runtimes too in an ASan build). The
+# image is rebuilt only when a package is missing from it.
+packages=$(for lib in $(ldd "$vaultnfs" "$fsx" | awk '$3 ~ /^\// {print $3}' | sort -u); do
+             # dpkg knows a file by one of its names, with or without /usr.
+             real=$(realpath "$lib")
+             for name in "$lib" "$real" "/usr$lib" "/usr$real"; do
+               dpkg -S "$name" 2>/dev/null && break
+             done || true
+           done | cut -d: -f1 | sort -u | tr '\n' ' ')
+stamp=$cache/vaultnfs-packages
+missing=$(comm -23 <(tr ' ' '\n' <<<"$packages" | grep . | sort -u) \
+                   <(tr ' ' '\n' < "$stamp" 2>/dev/null | grep . | sort -u) || true)
+if [ ! -f "$cache/image.ok" ] || [ -n "$missing" ]; then
+  all=$(cat <(tr ' ' '\n' <<<"$packages") <(tr ' ' '\n' < "$stamp" 2>/dev/null || true) | grep . | sort -u | tr '\n' ' ')
+  echo "e2e: building the guest image in $cache (about two minutes; extra packages: $all)"
+  force=(); [ -f "$cache/image.ok" ] && force=(--force)
+  VMTEST_EXTRA_PACKAGES=$all "$shared/vmtest/build-image.sh" "$cache" "${force[@]}"
+  echo "$all" > "$stamp"
+fi
+
+# The guest sees one shared folder: the binaries, the scripts and the
+# fixture vaults with their manifests (copied, so nothing writes to ../shared).
+share=$(mktemp -d "${TMPDIR:-/tmp}/vaultnfs-e2e.XXXXXX")
+trap 'rm -rf "$share"' EXIT
+mkdir -p "$share/bin" "$share/fixtures"
+cp "$vaultnfs" "$fsx" "$share/bin/"
+cp -r "$here/guest/." "$share/"
+cp -r "$shared/fixtures/vaults/." "$share/fixtures/"
+
+timeout=$([ "$profile" = full ] && echo 5400 || echo 1500)
+args=(--timeout "$timeout" --mem 3072 --env "E2E_PROFILE=$profile" --env "E2E_ONLY=$only"
+      --env "E2E_FSX_OPS=${VAULTNFS_E2E_FSX_OPS:-}")
+[ -n "$console" ] && args+=(--console "$console")
+echo "e2e: profile $profile, guest timeout ${timeout}s"
+"$shared/vmtest/run.sh" "$cache" "$share" suite.sh "${args[@]}"
