@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  clang-format clang-tidy
+  clang-format clang-tidy shellcheck
   libssl-dev openssl
   libboost-dev libboost-program-options-dev
   libmimalloc-dev
@@ -16,6 +16,8 @@ packages=(
   libtirpc-dev rpcbind
   libnfs-dev
   clang libclang-rt-14-dev
+  # The kernel-client suite (tests/e2e) builds and boots a Debian guest.
+  qemu-system-x86 debootstrap e2fsprogs
 )
 
 missing=()

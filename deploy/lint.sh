@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Style gates: clang-format on every C++ file, clang-tidy on every
-# translation unit of the build in $1 (compile_commands.json).
+# Style gates: clang-format on every C++ file, shellcheck on every script,
+# clang-tidy on every translation unit of the build in $1
+# (compile_commands.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -8,9 +9,12 @@ build=${1:-build}
 mapfile -t files < <(git ls-files '*.cc' '*.h')
 clang-format --dry-run -Werror "${files[@]}"
 
+mapfile -t scripts < <(git ls-files '*.sh')
+shellcheck -S warning -x "${scripts[@]}"
+
 mapfile -t units < <(git ls-files '*.cc')
 # Parallel, quiet: only diagnostics are printed.
 printf '%s\n' "${units[@]}" |
   xargs -P "$(nproc)" -n 4 clang-tidy -p "$build" --quiet --extra-arg=-Wno-unknown-warning-option 2>/dev/null |
   { ! grep -E '(warning|error):' ; }
-echo "lint: clang-format and clang-tidy clean (${#files[@]} files)"
+echo "lint: clang-format, shellcheck and clang-tidy clean (${#files[@]} C++ files, ${#scripts[@]} scripts)"
