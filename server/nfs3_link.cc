@@ -1,4 +1,5 @@
-// LINK (RFC 1813 §3.3.15): the vault format has no hard links.
+// LINK (RFC 1813 §3.3.15): the vault format has no hard links. On a
+// read-only export the answer is ROFS, as for every other change.
 #include "server/nfs3_args.h"
 #include "server/nfs3_common.h"
 #include "server/procedures.h"
@@ -12,7 +13,8 @@ rpc::AcceptStat Link(Request& request) {
   vaultcore::Entry dir;
   Stat stat = ResolveHandle(request, args.handle, &file);
   if (stat == kOk) stat = ResolveDirectory(request, args.link.dir, &dir);
-  EncodeStat(request, stat == kOk ? kErrNotSupp : stat);
+  if (stat == kOk) stat = request.exp.read_only() ? kErrRofs : kErrNotSupp;
+  EncodeStat(request, stat);
   EncodeAttr(request, file);
   std::optional<WccAttr> before;
   if (!dir.data_path.empty()) before = WccOf(dir.attr);

@@ -1,5 +1,5 @@
 // MKNOD (RFC 1813 §3.3.11): the vault format has no device nodes, sockets
-// or FIFOs, so every type is NOTSUPP.
+// or FIFOs, so every type is NOTSUPP (ROFS on a read-only export).
 #include "server/nfs3_args.h"
 #include "server/nfs3_common.h"
 #include "server/procedures.h"
@@ -13,7 +13,8 @@ rpc::AcceptStat Mknod(Request& request) {
   std::optional<WccAttr> before;
   Stat stat = ResolveDirectory(request, args.where.dir, &dir);
   if (stat == kOk) before = WccOf(dir.attr);
-  EncodeStat(request, stat == kOk ? kErrNotSupp : stat);
+  if (stat == kOk) stat = request.exp.read_only() ? kErrRofs : kErrNotSupp;
+  EncodeStat(request, stat);
   EndDirectoryChange(request, dir, before);
   return rpc::AcceptStat::kSuccess;
 }
