@@ -9,7 +9,8 @@
 #              (larger trees, more operations); also $VAULTNFS_E2E_PROFILE
 #   --only     run just these scenarios (names as printed); also $VAULTNFS_E2E_ONLY
 #   --console  keep the guest's kernel log in FILE
-# Environment: VAULTNFS_VMTEST_CACHE (guest image cache, default
+# Environment: VAULTNFS_E2E_FSX_OPS (fsx operations, overrides the profile),
+# VAULTNFS_VMTEST_CACHE (guest image cache, default
 # /var/cache/vaultnfs-vmtest), VAULTNFS_SHARED (default ../shared).
 # Exit status: 0 all passed, 1 a scenario failed, 77 cannot run here (not
 # root), anything else from the harness (124 timeout, 125 harness failure).
