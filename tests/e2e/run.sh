@@ -24,7 +24,7 @@ profile=${VAULTNFS_E2E_PROFILE:-quick}
 only=${VAULTNFS_E2E_ONLY:-}
 vaultnfs='' fsx='' console=''
 
-usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
     --vaultnfs) vaultnfs=$2; shift 2 ;;
