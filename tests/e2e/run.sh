@@ -24,7 +24,7 @@ profile=${VAULTNFS_E2E_PROFILE:-quick}
 only=${VAULTNFS_E2E_ONLY:-}
 vaultnfs='' fsx='' console=''
 
-usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
 while [ $# -gt 0 ]; do
   case $1 in
     --vaultnfs) vaultnfs=$2; shift 2 ;;
@@ -32,7 +32,7 @@ while [ $# -gt 0 ]; do
     --profile) profile=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
     --console) console=$2; shift 2 ;;
-    -h|--help) usage ;;
+    -h|--help) usage 0 ;;
     *) echo "e2e: unknown argument $1" >&2; usage ;;
   esac
 done
