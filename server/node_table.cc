@@ -259,7 +259,7 @@ Result<Entry> NodeTable::ResolveFile(const HandleFields& fields) {
       if (auto listing = List(DirectoryEntry(*dir)); listing.ok()) {
         for (const Entry& e : (*listing)->entries) {
           if (e.kind() != NodeKind::kDirectory && e.attr.fileid == fields.inode) {
-            RememberListed(e);
+            Remember(e, /*moved=*/false);
           }
         }
       }
@@ -294,21 +294,22 @@ void NodeTable::RememberDirectory(const std::string& dir_id) { (void)HashOf(dir_
 Result<std::vector<Entry>> NodeTable::ListAndRemember(const vaultcore::DirRef& dir) {
   auto entries = vault_.List(dir);
   if (!entries.ok()) return entries.status();
-  for (const Entry& e : *entries) RememberListed(e);
+  for (const Entry& e : *entries) Remember(e, /*moved=*/false);
   return entries;
 }
 
-void NodeTable::RememberListed(const Entry& entry) {
+void NodeTable::Remember(const Entry& entry, bool moved) {
   if (entry.kind() == NodeKind::kDirectory) {
     RememberDirectory(entry.dir_id);
     return;
   }
-  // Keep a nonce already known for an unchanged file.
+  // Keep a nonce already known: for a file this server moved (a rename
+  // changes ctime, not the content), or one whose ctime has not changed.
   std::array<uint8_t, 8> nonce = kNoNonce;
   {
     std::lock_guard lock(mutex_);
     auto it = files_.find(entry.attr.fileid);
-    if (it != files_.end() && SameTime(it->second.ctime, entry.attr.ctime)) {
+    if (it != files_.end() && (moved || SameTime(it->second.ctime, entry.attr.ctime))) {
       nonce = it->second.nonce;
     }
   }
@@ -351,7 +352,7 @@ void NodeTable::WalkTree() {
     auto listing = List(DirectoryEntry(dir));
     if (!listing.ok()) continue;
     for (const Entry& e : (*listing)->entries) {
-      RememberListed(e);
+      Remember(e, /*moved=*/false);
       if (e.kind() == NodeKind::kDirectory) queue.push_back(e.AsDir());
     }
   }
@@ -411,20 +412,6 @@ void NodeTable::Removed(const Entry& entry) {
     removed_.insert(entry.attr.fileid);
   }
   if (removal_listener_) removal_listener_(entry);
-}
-
-void NodeTable::Moved(const Entry& entry) {
-  if (entry.kind() == NodeKind::kDirectory) {
-    RememberDirectory(entry.dir_id);
-    return;
-  }
-  std::array<uint8_t, 8> nonce = kNoNonce;
-  {
-    std::lock_guard lock(mutex_);
-    auto it = files_.find(entry.attr.fileid);
-    if (it != files_.end()) nonce = it->second.nonce;
-  }
-  RememberFile(entry, nonce);
 }
 
 void NodeTable::DirectoryChanged(const std::string& dir_id) {

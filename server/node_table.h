@@ -89,7 +89,7 @@ class NodeTable {
     removal_listener_ = std::move(listener);
   }
   // After this server moved an entry: remember where it is now.
-  void Moved(const vaultcore::Entry& entry);
+  void Moved(const vaultcore::Entry& entry) { Remember(entry, /*moved=*/true); }
 
  private:
   struct FileLocation {
@@ -114,8 +114,9 @@ class NodeTable {
   std::string ContentPathOf(const vaultcore::Sha1Digest& hash) const;
   // Lists `dir` and remembers every child; returns the listing.
   vaultcore::Result<std::vector<vaultcore::Entry>> ListAndRemember(const vaultcore::DirRef& dir);
-  // Remembers where a listed child is (a directory: its id).
-  void RememberListed(const vaultcore::Entry& entry);
+  // Remembers where a listed (or, `moved`, just renamed) child is; a
+  // directory by its id.
+  void Remember(const vaultcore::Entry& entry, bool moved);
   // The entry of a directory as List and Resolve use it (no name).
   static vaultcore::Entry DirectoryEntry(const vaultcore::DirRef& dir);
   // Lists every directory of the vault (through the listing cache),

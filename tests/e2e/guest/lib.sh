@@ -80,7 +80,7 @@ stop_server() {
 # very line users copy, minus sudo).
 printed_mount_command() {
   local line
-  line=$(grep -m1 '^  Linux:  sudo mount ' "$SERVER_LOG" | tail -1) || fail "the server printed no Linux mount command"
+  line=$(grep -m1 '^  Linux:  sudo mount ' "$SERVER_LOG") || fail "the server printed no Linux mount command"
   line=${line#  Linux:  sudo }
   echo "${line% /mnt/vault} $1"
 }
