@@ -120,7 +120,7 @@ struct Filling {
   Done done;
 };
 
-void FillNext(std::shared_ptr<Filling> f) {
+void FillNext(const std::shared_ptr<Filling>& f) {
   if (f->written == f->size) {
     Commit(*f->c, f->file, [f](Outcome o) {
       o.bytes = f->size;
@@ -201,7 +201,7 @@ struct Listing {
   Done done;
 };
 
-void ListFrom(std::shared_ptr<Listing> l, cookie3 cookie, const char* verifier) {
+void ListFrom(const std::shared_ptr<Listing>& l, cookie3 cookie, const char* verifier) {
   READDIRPLUS3args args{};
   args.dir = Fh(l->dir);
   args.cookie = cookie;

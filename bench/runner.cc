@@ -50,7 +50,7 @@ Measurement Run(Workload& workload, std::span<Connection* const> connections, in
         ++outstanding[i];
         ++total_outstanding;
         if (!workload.Start(*connections[i],
-                            [&record, i, began](Outcome o) { record(i, began, o); })) {
+                            [&record, i, began](const Outcome& o) { record(i, began, o); })) {
           --outstanding[i];
           --total_outstanding;
           exhausted = true;

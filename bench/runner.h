@@ -33,7 +33,7 @@ class Workload {
   virtual bool Start(Connection& c, Done done) = 0;
   // A timed step after the last operation, such as the COMMIT that ends a
   // run of UNSTABLE writes.
-  virtual void Finish(Connection&, Done done) { done({}); }
+  virtual void Finish(Connection&, const Done& done) { done({}); }
 };
 
 struct Measurement {

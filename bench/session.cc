@@ -59,7 +59,7 @@ class SeqFillWorkload : public Workload {
     next_ += Pattern::kBlock;
     return true;
   }
-  void Finish(Connection& c, Done done) override { Commit(c, file_, std::move(done)); }
+  void Finish(Connection& c, const Done& done) override { Commit(c, file_, done); }
 
  private:
   const Handle& file_;
@@ -83,6 +83,7 @@ std::vector<Connection*> Session::Connections(int n) {
     connections_.push_back(std::make_unique<Connection>(target_.host, target_.nfs_port));
   }
   std::vector<Connection*> first;
+  first.reserve(n);
   for (int i = 0; i < n; ++i) first.push_back(connections_[i].get());
   return first;
 }

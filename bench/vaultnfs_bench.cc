@@ -241,6 +241,7 @@ int Main(int argc, char** argv) {
       for (const int depth : depths) {
         // Every target gets the same cases, taking turns at going first.
         std::vector<std::vector<bench::Case>> cases;
+        cases.reserve(servers.size());
         for (Server& server : servers) cases.push_back(bench::MakeCases(name, *server.session));
         for (size_t k = 0; k < cases.front().size(); ++k, ++turn) {
           for (size_t n = 0; n < servers.size(); ++n) {
@@ -285,4 +286,11 @@ int Main(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) { return Main(argc, argv); }
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "vaultnfs-bench: %s\n", e.what());
+    return 1;
+  }
+}

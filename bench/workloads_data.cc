@@ -24,8 +24,8 @@ class SeqWrite : public Workload {
                  std::move(done));
     return true;
   }
-  void Finish(Connection& c, Done done) override {
-    Commit(c, file_, [this, done = std::move(done)](Outcome o) {
+  void Finish(Connection& c, const Done& done) override {
+    Commit(c, file_, [this, done](Outcome o) {
       if (o.error.empty()) s_.SeqWritten(std::min(next_, s_.options().size));
       done(std::move(o));
     });
@@ -71,9 +71,9 @@ class Random4k : public Workload {
     }
     return true;
   }
-  void Finish(Connection& c, Done done) override {
+  void Finish(Connection& c, const Done& done) override {
     if (write_) {
-      Commit(c, file_, std::move(done));
+      Commit(c, file_, done);
     } else {
       done({});
     }

@@ -18,6 +18,8 @@ packages=(
   clang libclang-rt-14-dev
   # The kernel-client suite (tests/e2e) builds and boots a Debian guest.
   qemu-system-x86 debootstrap e2fsprogs
+  # bench/compare: the peer server, loopback TCP ceiling, plots.
+  nfs-ganesha nfs-ganesha-vfs iperf3 gnuplot-nox iproute2
 )
 
 missing=()

@@ -9,7 +9,7 @@ build=${1:-build}
 mapfile -t files < <(git ls-files '*.cc' '*.h')
 clang-format --dry-run -Werror "${files[@]}"
 
-mapfile -t scripts < <(git ls-files '*.sh')
+mapfile -t scripts < <(git ls-files '*.sh' bench/compare)
 shellcheck -S warning -x "${scripts[@]}"
 
 mapfile -t units < <(git ls-files '*.cc')
