@@ -217,10 +217,15 @@ void ListFrom(const std::shared_ptr<Listing>& l, cookie3 cookie, const char* ver
     const auto& ok = res->READDIRPLUS3res_u.resok;
     cookie3 last = 0;
     bool any = false;
-    for (const entryplus3* e = ok.reply.entries; e != nullptr; e = e->nextentry) {
+    // libnfs packs decoded entries without regard to alignment: copy each
+    // out before reading its fields.
+    for (const entryplus3* at = ok.reply.entries; at != nullptr;) {
+      entryplus3 e;
+      std::memcpy(&e, at, sizeof e);
       any = true;
-      last = e->cookie;
-      if (std::strcmp(e->name, ".") != 0 && std::strcmp(e->name, "..") != 0) ++l->entries;
+      last = e.cookie;
+      if (std::strcmp(e.name, ".") != 0 && std::strcmp(e.name, "..") != 0) ++l->entries;
+      at = e.nextentry;
     }
     if (!ok.reply.eof) {
       if (!any) {

@@ -106,6 +106,9 @@ int RunServe(const Invocation& invocation) {
       "threads for reads, writes and changes (0: one per core)")(
       "write-back-mib", po::value<size_t>()->default_value(64)->value_name("MIB"),
       "memory for UNSTABLE writes awaiting COMMIT")(
+      "attr-cache-ms", po::value<uint32_t>()->default_value(1000)->value_name("MS"),
+      "reuse attributes read from disk this long while nothing changed here; what a "
+      "change made outside the server (a sync client) may take to show; 0: never")(
       "log-level", po::value<std::string>()->default_value("info")->value_name("LEVEL"),
       "debug, info, warning or error");
   ParsedArgs args;
@@ -163,6 +166,8 @@ int RunServe(const Invocation& invocation) {
     export_options.allowed_uids = vm["allow-uid"].as<std::vector<uint32_t>>();
   }
   export_options.write_back.max_bytes = vm["write-back-mib"].as<size_t>() << 20;
+  export_options.attribute_cache_ttl =
+      std::chrono::milliseconds(vm["attr-cache-ms"].as<uint32_t>());
 
   server::Export exp(*vault, export_options);
   auto nfs = std::make_unique<server::NfsServer>(exp, server_options);

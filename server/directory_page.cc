@@ -94,7 +94,7 @@ void EncodeFailure(Request& request, Stat stat, const Entry& dir) {
 
 void EncodeDirectoryPage(Request& request, const ReaddirArgs& args, bool plus) {
   Entry dir;
-  Stat stat = ResolveDirectory(request, args.handle, &dir);
+  Stat stat = ResolveDirectory(request, args.handle, &dir, Attributes::kMayBeCached);
   if (stat != kOk) {
     EncodeFailure(request, stat, dir);
     return;

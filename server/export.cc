@@ -12,6 +12,7 @@ namespace server {
 Export::Export(vaultcore::Vault& vault, ExportOptions options)
     : vault_(vault), options_(std::move(options)), nodes_(vault), write_back_(options_.write_back) {
   nodes_.SetRemovalListener([this](const vaultcore::Entry& entry) { ForgetOpenFile(entry); });
+  vault_.SetAttributeCacheTtl(options_.attribute_cache_ttl);
   attr_policy_.uid = options_.owner_uid;
   attr_policy_.gid = options_.owner_gid;
   // A stable fsid per vault (clients key caches by it), not its path.
@@ -42,9 +43,10 @@ bool Export::IsAllowedUid(uint32_t uid) const {
 vaultcore::Attributes Export::VisibleAttributes(const vaultcore::Entry& entry) {
   vaultcore::Attributes attr = entry.attr;
   if (entry.kind() != vaultcore::NodeKind::kFile) return attr;
+  // Only data still in the buffer can make the file look longer than
+  // `entry` says (its attributes are as fresh as the attribute cache's).
   if (auto file = vault_.FindOpenFile(entry)) {
-    auto size = write_back_.Size(*file);
-    if (size.ok()) attr.size = *size;
+    if (auto end = write_back_.BufferedEnd(*file)) attr.size = std::max(attr.size, *end);
   }
   return attr;
 }

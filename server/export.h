@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <list>
 #include <memory>
@@ -35,6 +36,10 @@ struct ExportOptions {
   WriteBackBuffer::Options write_back;
   // The largest file size served (FSINFO maxfilesize); larger is FBIG.
   uint64_t max_file_size = uint64_t{1} << 44;  // 16 TiB
+  // How long attributes read from disk are reused when nothing changed
+  // through this server (vaultcore/attribute_cache.h): what a change made
+  // outside the server may take to show. 0 reads the disk every time.
+  std::chrono::milliseconds attribute_cache_ttl{1000};
 };
 
 class Export {

@@ -41,11 +41,11 @@ vaultcore::SecureBytes DeriveKey(const vaultcore::MasterKey& key) {
 
 }  // namespace
 
-HandleCodec::HandleCodec(const vaultcore::MasterKey& key) : key_(DeriveKey(key)) {}
+HandleCodec::HandleCodec(const vaultcore::MasterKey& key) : mac_(DeriveKey(key).span()) {}
 
 std::array<uint8_t, 16> HandleCodec::Mac(std::span<const uint8_t> body) const {
   std::array<uint8_t, 16> mac{};
-  auto full = vaultcore::Hmac("SHA256", key_.span(), body);
+  auto full = mac_.Sign(body);
   if (full.ok()) std::memcpy(mac.data(), full->data(), mac.size());
   return mac;
 }

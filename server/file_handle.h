@@ -62,7 +62,7 @@ class HandleCodec {
  private:
   std::array<uint8_t, 16> Mac(std::span<const uint8_t> body) const;
 
-  vaultcore::SecureBytes key_;
+  vaultcore::HmacSha256 mac_;  // under a key derived from the vault's MAC key
 };
 
 }  // namespace server

@@ -33,7 +33,7 @@ rpc::AcceptStat Access(Request& request) {
   AccessArgs args;
   if (!Decode(request.args, &args)) return rpc::AcceptStat::kGarbageArgs;
   vaultcore::Entry entry;
-  const Stat stat = ResolveHandle(request, args.handle, &entry);
+  const Stat stat = ResolveHandle(request, args.handle, &entry, Attributes::kMayBeCached);
   EncodeStat(request, stat);
   EncodeAttr(request, entry);
   if (stat != kOk) return rpc::AcceptStat::kSuccess;

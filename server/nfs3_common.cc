@@ -9,8 +9,9 @@ namespace server::nfs3 {
 using vaultcore::Entry;
 using vaultcore::Errc;
 
-Stat ResolveHandle(Request& request, std::span<const uint8_t> handle, Entry* entry) {
-  auto resolved = request.exp.nodes().Resolve(handle);
+Stat ResolveHandle(Request& request, std::span<const uint8_t> handle, Entry* entry,
+                   Attributes attributes) {
+  auto resolved = request.exp.nodes().Resolve(handle, attributes == Attributes::kMayBeCached);
   if (resolved.ok()) {
     *entry = std::move(resolved).value();
     return kOk;
@@ -25,8 +26,9 @@ Stat ResolveHandle(Request& request, std::span<const uint8_t> handle, Entry* ent
   }
 }
 
-Stat ResolveDirectory(Request& request, std::span<const uint8_t> handle, Entry* dir) {
-  Stat stat = ResolveHandle(request, handle, dir);
+Stat ResolveDirectory(Request& request, std::span<const uint8_t> handle, Entry* dir,
+                      Attributes attributes) {
+  Stat stat = ResolveHandle(request, handle, dir, attributes);
   if (stat == kOk && dir->kind() != vaultcore::NodeKind::kDirectory) return kErrNotDir;
   return stat;
 }

@@ -14,11 +14,20 @@
 
 namespace server::nfs3 {
 
+// Where a resolved entry's attributes may come from. Procedures that only
+// report attributes (GETATTR, ACCESS, LOOKUP's and READDIR's directory,
+// FSINFO...) take them from the vault's attribute cache; everything that
+// touches data or changes something reads the disk, so a file removed or
+// replaced behind the server's back is STALE for it at once.
+enum class Attributes { kFromDisk, kMayBeCached };
+
 // The entry `handle` names, or BADHANDLE (not ours), STALE (removed) or
 // the error reading it met.
-Stat ResolveHandle(Request& request, std::span<const uint8_t> handle, vaultcore::Entry* entry);
+Stat ResolveHandle(Request& request, std::span<const uint8_t> handle, vaultcore::Entry* entry,
+                   Attributes attributes = Attributes::kFromDisk);
 // As ResolveHandle, and NOTDIR unless it is a directory.
-Stat ResolveDirectory(Request& request, std::span<const uint8_t> handle, vaultcore::Entry* dir);
+Stat ResolveDirectory(Request& request, std::span<const uint8_t> handle, vaultcore::Entry* dir,
+                      Attributes attributes = Attributes::kFromDisk);
 
 // ISDIR for a directory and INVAL for a symlink, where content is asked
 // for (READ, WRITE, COMMIT).

@@ -12,7 +12,7 @@ rpc::AcceptStat Fsstat(Request& request) {
   HandleArgs args;
   if (!Decode(request.args, &args)) return rpc::AcceptStat::kGarbageArgs;
   vaultcore::Entry entry;
-  Stat stat = ResolveHandle(request, args.handle, &entry);
+  Stat stat = ResolveHandle(request, args.handle, &entry, Attributes::kMayBeCached);
   struct statvfs fs {};
   if (stat == kOk && statvfs(request.exp.vault().path().c_str(), &fs) != 0) {
     stat = StatFor(vaultcore::Status::FromErrno(errno, "statvfs"));

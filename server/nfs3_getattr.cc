@@ -9,7 +9,7 @@ rpc::AcceptStat Getattr(Request& request) {
   HandleArgs args;
   if (!Decode(request.args, &args)) return rpc::AcceptStat::kGarbageArgs;
   vaultcore::Entry entry;
-  const Stat stat = ResolveHandle(request, args.handle, &entry);
+  const Stat stat = ResolveHandle(request, args.handle, &entry, Attributes::kMayBeCached);
   EncodeStat(request, stat);
   if (stat == kOk) {
     const vaultcore::Attributes attr = request.exp.VisibleAttributes(entry);

@@ -35,7 +35,7 @@ rpc::AcceptStat Lookup(Request& request) {
   DirOpArgs args;
   if (!Decode(request.args, &args)) return rpc::AcceptStat::kGarbageArgs;
   vaultcore::Entry dir;
-  Stat stat = ResolveDirectory(request, args.dir, &dir);
+  Stat stat = ResolveDirectory(request, args.dir, &dir, Attributes::kMayBeCached);
   vaultcore::Entry found;
   if (stat == kOk) stat = Find(request, dir, args.name, &found);
   FileHandle handle;

@@ -126,6 +126,14 @@ Result<FileHandle> NodeTable::HandleFor(const Entry& entry) {
     if (!hash.ok()) return hash.status();
     return codec_.Encode({HandleKind::kDirectory, *hash, 0, {}});
   }
+  {
+    std::lock_guard lock(mutex_);
+    auto it = files_.find(entry.attr.fileid);
+    if (it != files_.end() && it->second.handle && SameTime(it->second.ctime, entry.attr.ctime) &&
+        it->second.entry.node_path == entry.node_path) {
+      return *it->second.handle;
+    }
+  }
   // Every entry of a READDIRPLUS page needs its parent's hash: HashOf
   // computes it once (an AES-SIV encryption and a SHA-1).
   auto parent_hash = HashOf(entry.parent_id);
@@ -148,7 +156,13 @@ Result<FileHandle> NodeTable::HandleFor(const Entry& entry) {
   }
   RememberFile(entry, nonce);
   const vaultcore::Sha1Digest hint = IssuedHint(entry.attr.fileid, *parent_hash);
-  return codec_.Encode({KindOf(entry.kind()), hint, entry.attr.fileid, nonce});
+  const FileHandle handle = codec_.Encode({KindOf(entry.kind()), hint, entry.attr.fileid, nonce});
+  std::lock_guard lock(mutex_);
+  if (auto it = files_.find(entry.attr.fileid);
+      it != files_.end() && it->second.nonce == nonce && it->second.issued_hint == hint) {
+    it->second.handle = handle;
+  }
+  return handle;
 }
 
 vaultcore::Sha1Digest NodeTable::IssuedHint(uint64_t inode, const vaultcore::Sha1Digest& current) {
@@ -159,11 +173,11 @@ vaultcore::Sha1Digest NodeTable::IssuedHint(uint64_t inode, const vaultcore::Sha
   return *it->second.issued_hint;
 }
 
-Result<Entry> NodeTable::Resolve(std::span<const uint8_t> handle) {
+Result<Entry> NodeTable::Resolve(std::span<const uint8_t> handle, bool from_cache) {
   auto fields = codec_.Decode(handle);
   if (!fields) return Status(Errc::kInvalidArgument, "not a file handle of this vault");
-  if (fields->kind == HandleKind::kDirectory) return ResolveDirectory(*fields);
-  auto entry = ResolveFile(*fields);
+  if (fields->kind == HandleKind::kDirectory) return ResolveDirectory(*fields, from_cache);
+  auto entry = ResolveFile(*fields, from_cache);
   // A handle from before a restart: go on giving out the same bytes.
   if (entry.ok()) (void)IssuedHint(fields->inode, fields->dir_hash);
   return entry;
@@ -173,14 +187,14 @@ std::string NodeTable::ContentPathOf(const vaultcore::Sha1Digest& hash) const {
   return vault_.path() + "/" + vaultcore::NameCipher::ContentDirPathOfHash(hash);
 }
 
-Result<Entry> NodeTable::ResolveDirectory(const HandleFields& fields) {
+Result<Entry> NodeTable::ResolveDirectory(const HandleFields& fields, bool from_cache) {
   auto id = DirectoryIdOf(fields.dir_hash);
   if (!id.ok()) return id.status();
   // The hash names the content directory: no need to derive it from the
   // id again, and the stat of Refresh is what tells a removed directory.
   const vaultcore::DirRef dir{std::move(id).value(), ContentPathOf(fields.dir_hash)};
   Entry entry = DirectoryEntry(dir);
-  Status s = vault_.Refresh(entry);
+  Status s = from_cache ? vault_.Refresh(entry) : vault_.RefreshFromDisk(entry);
   if (!s.ok()) {
     if (s.code() == Errc::kNotFound) return Status(Errc::kNotFound, "directory was removed");
     return s;
@@ -217,11 +231,12 @@ Result<std::string> NodeTable::DirectoryIdOf(const vaultcore::Sha1Digest& hash) 
   return Status(Errc::kNotFound, "directory is no longer in the tree");
 }
 
-Result<Entry> NodeTable::ResolveFile(const HandleFields& fields) {
+Result<Entry> NodeTable::ResolveFile(const HandleFields& fields, bool from_cache) {
   // nullopt: the file is no longer where it was last seen.
   auto check = [&](FileLocation location) -> std::optional<Result<Entry>> {
     Entry entry = std::move(location.entry);
-    if (!vault_.Refresh(entry).ok() || entry.attr.fileid != fields.inode) return std::nullopt;
+    const Status s = from_cache ? vault_.Refresh(entry) : vault_.RefreshFromDisk(entry);
+    if (!s.ok() || entry.attr.fileid != fields.inode) return std::nullopt;
     if (fields.nonce_prefix == kNoNonce) return Result<Entry>(std::move(entry));
     std::array<uint8_t, 8> nonce = location.nonce;
     if (nonce == kNoNonce || !SameTime(location.ctime, entry.attr.ctime)) {
@@ -284,6 +299,7 @@ void NodeTable::RememberFile(const Entry& entry, const std::array<uint8_t, 8>& n
   if (nonce != kNoNonce && location.nonce != kNoNonce && nonce != location.nonce) {
     location.issued_hint.reset();
   }
+  if (nonce != location.nonce) location.handle.reset();
   location.entry = entry;
   location.ctime = entry.attr.ctime;
   location.nonce = nonce;

@@ -64,9 +64,13 @@ class NodeTable {
   // A handle for `entry`, remembering where the entry lives.
   vaultcore::Result<FileHandle> HandleFor(const vaultcore::Entry& entry);
 
-  // The entry a handle names, with fresh attributes. A directory's entry
+  // The entry a handle names, with its attributes read from disk or, with
+  // `from_cache`, possibly from the vault's attribute cache (only for
+  // procedures that just report them: a READ or WRITE must find out at
+  // once that its file was removed or replaced). A directory's entry
   // carries its id and content path (name and node path are unknown).
-  vaultcore::Result<vaultcore::Entry> Resolve(std::span<const uint8_t> handle);
+  vaultcore::Result<vaultcore::Entry> Resolve(std::span<const uint8_t> handle,
+                                              bool from_cache = false);
 
   // The parent of directory `dir`, with fresh attributes; the root is its
   // own parent.
@@ -100,6 +104,10 @@ class NodeTable {
     // file moved to another directory keeps getting the same handle bytes:
     // clients (Linux's nfs_same_file) tell files apart by them.
     std::optional<vaultcore::Sha1Digest> issued_hint;
+    // The handle last made for it, while `entry`, `nonce` and the hint
+    // still hold: READDIRPLUS asks for every entry's handle on every page,
+    // and making one costs an HMAC.
+    std::optional<FileHandle> handle;
   };
   struct CachedListing {
     std::shared_ptr<const Listing> listing;
@@ -107,8 +115,8 @@ class NodeTable {
     std::list<std::string>::iterator lru;
   };
 
-  vaultcore::Result<vaultcore::Entry> ResolveDirectory(const HandleFields& fields);
-  vaultcore::Result<vaultcore::Entry> ResolveFile(const HandleFields& fields);
+  vaultcore::Result<vaultcore::Entry> ResolveDirectory(const HandleFields& fields, bool from_cache);
+  vaultcore::Result<vaultcore::Entry> ResolveFile(const HandleFields& fields, bool from_cache);
   vaultcore::Result<std::string> DirectoryIdOf(const vaultcore::Sha1Digest& hash);
   // The absolute path of the content directory a directory hash names.
   std::string ContentPathOf(const vaultcore::Sha1Digest& hash) const;

@@ -424,6 +424,13 @@ Result<uint64_t> WriteBackBuffer::Size(const EncryptedFile& file) {
   return std::max(*disk_size, BufferedEndLocked(*state));
 }
 
+std::optional<uint64_t> WriteBackBuffer::BufferedEnd(const EncryptedFile& file) {
+  std::unique_lock<std::mutex> lock;
+  StatePtr state = LockState(&file, nullptr, lock);
+  if (state == nullptr) return std::nullopt;
+  return BufferedEndLocked(*state);
+}
+
 void WriteBackBuffer::FinishSync(const StatePtr& state, uint64_t generation) {
   std::unique_lock<std::mutex> file_lock(state->mutex);
   {

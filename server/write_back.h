@@ -103,6 +103,9 @@ class WriteBackBuffer {
   // The logical size: the larger of the size on disk and the end of the
   // buffered data.
   vaultcore::Result<uint64_t> Size(const vaultcore::EncryptedFile& file);
+  // Just the end of the buffered data: nothing when none is buffered. No
+  // disk access (GETATTR and READDIRPLUS ask it of every open file).
+  std::optional<uint64_t> BufferedEnd(const vaultcore::EncryptedFile& file);
 
   // COMMIT: writes the file's buffered chunks out and fsyncs it. Returns
   // the first error since the previous Commit of this file, including one

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -22,6 +23,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "tests/nfs_harness.h"
@@ -356,6 +358,11 @@ TEST_F(NfsHandlesTest, RemovedBehindTheServersBackIsStale) {
   auto other = vaultcore::Vault::Open(vault_path_, kPassword);
   ASSERT_TRUE(IsOk(other));
   ASSERT_TRUE(IsOk((*other)->Remove((*other)->Root(), "external.txt")));
+  // Data goes by the disk at once; GETATTR may answer from the attribute
+  // cache until its TTL (1 s by default) has passed, as a client's would.
+  EXPECT_EQ(raw().ReadAll(file).status, NFS3ERR_STALE);
+  std::this_thread::sleep_for(server::ExportOptions().attribute_cache_ttl +
+                              std::chrono::milliseconds(100));
   EXPECT_EQ(raw().Getattr(file).status, NFS3ERR_STALE);
   Restart();
   EXPECT_EQ(raw().Getattr(file).status, NFS3ERR_STALE);

@@ -138,6 +138,43 @@ Result<Bytes> Hmac(std::string_view digest, std::span<const uint8_t> key,
   return out;
 }
 
+HmacSha256::HmacSha256(std::span<const uint8_t> key) : keyed_(EVP_MAC_CTX_new(FetchedMac("HMAC"))) {
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_end()};
+  if (keyed_ == nullptr || EVP_MAC_init(keyed_, key.data(), key.size(), params) != 1) {
+    abort();  // as AesSiv: a broken OpenSSL, nothing a caller could handle
+  }
+}
+
+HmacSha256::~HmacSha256() {
+  for (EVP_MAC_CTX* ctx : idle_) EVP_MAC_CTX_free(ctx);
+  EVP_MAC_CTX_free(keyed_);
+}
+
+Result<Sha256Digest> HmacSha256::Sign(std::span<const uint8_t> data) const {
+  MacCtxPtr ctx;
+  {
+    std::lock_guard lock(mutex_);
+    if (!idle_.empty()) {
+      ctx.reset(idle_.back());
+      idle_.pop_back();
+    }
+  }
+  if (!ctx) ctx.reset(EVP_MAC_CTX_dup(keyed_));
+  Sha256Digest out{};
+  size_t len = 0;
+  // A null key restarts with the key the context already holds.
+  if (!ctx || EVP_MAC_init(ctx.get(), nullptr, 0, nullptr) != 1 ||
+      EVP_MAC_update(ctx.get(), data.data(), data.size()) != 1 ||
+      EVP_MAC_final(ctx.get(), out.data(), &len, out.size()) != 1 || len != out.size()) {
+    return OpenSslError("HMAC-SHA256");
+  }
+  std::lock_guard lock(mutex_);
+  idle_.push_back(ctx.release());
+  return out;
+}
+
 Sha1Digest Sha1(std::span<const uint8_t> data) {
   Sha1Digest out{};
   EVP_Digest(data.data(), data.size(), out.data(), nullptr, EVP_sha1(), nullptr);

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <mutex>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -13,6 +14,8 @@
 #include "vaultcore/codec.h"
 #include "vaultcore/secure_bytes.h"
 #include "vaultcore/status.h"
+
+struct evp_mac_ctx_st;  // OpenSSL's EVP_MAC_CTX
 
 namespace vaultcore {
 
@@ -39,6 +42,24 @@ Sha256Digest Sha256(std::span<const uint8_t> data);
 
 // Constant-time equality of two byte strings (false if the lengths differ).
 bool ConstantTimeEquals(std::span<const uint8_t> a, std::span<const uint8_t> b);
+
+// HMAC-SHA256 under a fixed key, reusable from many threads. Keying (fetch
+// the digest, hash the pads) costs more than the MAC of a short input, so
+// keyed contexts are kept in a pool and only re-initialised per Sign.
+class HmacSha256 {
+ public:
+  explicit HmacSha256(std::span<const uint8_t> key);
+  ~HmacSha256();
+  HmacSha256(const HmacSha256&) = delete;
+  HmacSha256& operator=(const HmacSha256&) = delete;
+
+  Result<Sha256Digest> Sign(std::span<const uint8_t> data) const;
+
+ private:
+  ::evp_mac_ctx_st* keyed_;  // the template every pooled context copies
+  mutable std::mutex mutex_;
+  mutable std::vector<::evp_mac_ctx_st*> idle_;  // keyed, ready for EVP_MAC_init
+};
 
 // AES-SIV (RFC 5297) with a fixed key, reusable from many threads. `key`
 // is 32, 48 or 64 bytes (Cryptomator: 64, AES-256) in RFC order: S2V (MAC)

@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/testing.h"
@@ -299,6 +301,32 @@ TEST(HmacTest, Rfc4231TestCase2) {
     EXPECT_EQ(EncodeHex(*mac), c.mac) << c.digest;
   }
   EXPECT_FALSE(Hmac("NO-SUCH-DIGEST", AsBytes(key), AsBytes(data)).ok());
+}
+
+TEST(HmacSha256Test, KnownAnswerAndReuseFromManyThreads) {
+  const std::string key = "Jefe";
+  const HmacSha256 mac(AsBytes(key));
+  const std::string expected = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+  // Every Sign starts afresh from the key: the same input gives the same
+  // MAC however many times and threads it has served.
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        auto got = mac.Sign(AsBytes(std::string("what do ya want for nothing?")));
+        if (!got.ok() || EncodeHex(*got) != expected) ++wrong;
+        auto other = mac.Sign(AsBytes(std::to_string(i)));
+        auto reference = Hmac("SHA256", AsBytes(key), AsBytes(std::to_string(i)));
+        if (!other.ok() || !reference.ok() ||
+            !std::equal(other->begin(), other->end(), reference->begin(), reference->end())) {
+          ++wrong;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(ConstantTimeEqualsTest, ComparesContentAndLength) {

@@ -307,6 +307,7 @@ Status EncryptedFile::Write(uint64_t offset, std::span<const uint8_t> data) {
   if (!writable_) return Status(Errc::kPermission, path_ + " is open read-only");
   if (data.empty()) return Status::Ok();
   if (offset + data.size() < offset) return Status(Errc::kFileTooBig, "write past 2^64");
+  const AttributeCache::ChangeScope change(changes_);
   std::unique_lock lock(mutex_);
   Status s = EnsureHeader();
   if (!s.ok()) return s;
@@ -317,6 +318,7 @@ Status EncryptedFile::Write(uint64_t offset, std::span<const uint8_t> data) {
 
 Status EncryptedFile::Truncate(uint64_t size) {
   if (!writable_) return Status(Errc::kPermission, path_ + " is open read-only");
+  const AttributeCache::ChangeScope change(changes_);
   std::unique_lock lock(mutex_);
   Status s = EnsureHeader();
   if (!s.ok()) return s;

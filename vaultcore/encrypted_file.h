@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 
+#include "vaultcore/attribute_cache.h"
 #include "vaultcore/content_cryptor.h"
 #include "vaultcore/status.h"
 
@@ -37,6 +38,9 @@ class EncryptedFile {
 
   ~EncryptedFile();
   EncryptedFile(const EncryptedFile&) = delete;
+  // Every Write and Truncate from now on is a change `cache` must hear of;
+  // the cache must outlive this file.
+  void ReportChangesTo(AttributeCache* cache) { changes_ = cache; }
   EncryptedFile& operator=(const EncryptedFile&) = delete;
 
   // Cleartext size, from the ciphertext size on disk now (so a change made
@@ -83,6 +87,7 @@ class EncryptedFile {
   const bool writable_;
   mutable std::shared_mutex mutex_;
   std::optional<FileHeader> header_;  // nullopt until loaded or created
+  AttributeCache* changes_ = nullptr;
 };
 
 // Reads a whole small encrypted file (dirid.c9r, symlink.c9r) as a stream:

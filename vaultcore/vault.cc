@@ -397,7 +397,18 @@ Result<std::vector<Entry>> Vault::List(const DirRef& dir) const {
 }
 
 Status Vault::Refresh(Entry& entry) const {
-  return StatInto(entry.data_path, entry.kind(), entry.attr);
+  if (auto cached = attributes_.Get(entry.data_path, entry.kind(), entry.attr.fileid)) {
+    entry.attr = *cached;
+    return Status::Ok();
+  }
+  return RefreshFromDisk(entry);
+}
+
+Status Vault::RefreshFromDisk(Entry& entry) const {
+  const uint64_t generation = attributes_.generation();
+  Status s = StatInto(entry.data_path, entry.kind(), entry.attr);
+  if (s.ok()) attributes_.Put(entry.data_path, generation, entry.attr);
+  return s;
 }
 
 void Vault::RememberParent(const std::string& dir_id, const std::string& parent_id) const {
@@ -504,6 +515,7 @@ Status Vault::WriteLongName(const std::string& node_dir, std::string_view cipher
 
 Result<Entry> Vault::CreateFile(const DirRef& dir, std::string_view name, uint32_t mode,
                                 bool exclusive) {
+  const AttributeCache::ChangeScope change(&attributes_);
   Status s = CheckWritable();
   if (s.ok()) s = ValidateName(name);
   if (!s.ok()) return s;
@@ -544,6 +556,7 @@ Result<Entry> Vault::CreateFile(const DirRef& dir, std::string_view name, uint32
 }
 
 Result<Entry> Vault::MakeDirectory(const DirRef& dir, std::string_view name, uint32_t mode) {
+  const AttributeCache::ChangeScope change(&attributes_);
   Status s = CheckWritable();
   if (s.ok()) s = ValidateName(name);
   if (!s.ok()) return s;
@@ -595,6 +608,7 @@ Result<Entry> Vault::MakeDirectory(const DirRef& dir, std::string_view name, uin
 
 Result<Entry> Vault::MakeSymlink(const DirRef& dir, std::string_view name,
                                  std::string_view target) {
+  const AttributeCache::ChangeScope change(&attributes_);
   Status s = CheckWritable();
   if (s.ok()) s = ValidateName(name);
   if (!s.ok()) return s;
@@ -640,6 +654,7 @@ Status Vault::RemoveNodeLocked(const Entry& entry) {
 }
 
 Status Vault::Remove(const DirRef& dir, std::string_view name) {
+  const AttributeCache::ChangeScope change(&attributes_);
   Status s = CheckWritable();
   if (!s.ok()) return s;
   std::lock_guard lock(tree_mutex_);
@@ -695,6 +710,7 @@ Status Vault::RemoveDirectoryLocked(const Entry& entry) {
 }
 
 Status Vault::RemoveDirectory(const DirRef& dir, std::string_view name) {
+  const AttributeCache::ChangeScope change(&attributes_);
   Status s = CheckWritable();
   if (!s.ok()) return s;
   std::lock_guard lock(tree_mutex_);
@@ -708,6 +724,7 @@ Status Vault::RemoveDirectory(const DirRef& dir, std::string_view name) {
 
 Status Vault::Rename(const DirRef& from, std::string_view from_name, const DirRef& to,
                      std::string_view to_name) {
+  const AttributeCache::ChangeScope change(&attributes_);
   Status s = CheckWritable();
   if (s.ok()) s = ValidateName(from_name);
   if (s.ok()) s = ValidateName(to_name);
@@ -803,6 +820,7 @@ Status Vault::Rename(const DirRef& from, std::string_view from_name, const DirRe
 }
 
 Status Vault::SetMode(const Entry& entry, uint32_t mode) {
+  const AttributeCache::ChangeScope change(&attributes_);
   Status s = CheckWritable();
   if (!s.ok()) return s;
   if (chmod(entry.data_path.c_str(), mode & 07777) != 0) {
@@ -813,6 +831,7 @@ Status Vault::SetMode(const Entry& entry, uint32_t mode) {
 
 Status Vault::SetTimes(const Entry& entry, std::optional<timespec> atime,
                        std::optional<timespec> mtime) {
+  const AttributeCache::ChangeScope change(&attributes_);
   Status s = CheckWritable();
   if (!s.ok()) return s;
   timespec times[2];
@@ -826,8 +845,7 @@ Status Vault::SetTimes(const Entry& entry, std::optional<timespec> atime,
 
 std::shared_ptr<EncryptedFile> Vault::FindOpenFile(const Entry& entry) {
   if (entry.kind() != NodeKind::kFile) return nullptr;
-  const std::string key =
-      std::to_string(entry.attr.device) + ":" + std::to_string(entry.attr.fileid);
+  const FileKey key{entry.attr.device, entry.attr.fileid};
   std::lock_guard lock(files_mutex_);
   auto it = open_files_.find(key);
   return it == open_files_.end() ? nullptr : it->second.lock();
@@ -842,7 +860,7 @@ Result<std::shared_ptr<EncryptedFile>> Vault::OpenFile(const Entry& entry) {
   struct stat st;
   if (stat(entry.data_path.c_str(), &st) != 0)
     return Status::FromErrno(errno, "open " + entry.data_path);
-  const std::string key = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+  const FileKey key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
   std::lock_guard lock(files_mutex_);
   if (auto it = open_files_.find(key); it != open_files_.end()) {
     if (auto file = it->second.lock()) return file;
@@ -856,6 +874,7 @@ Result<std::shared_ptr<EncryptedFile>> Vault::OpenFile(const Entry& entry) {
     // cp of a read-only file) writes it next. NFS servers allow this (knfsd's
     // owner override); the mode bits are back in place at once.
     if (chmod(entry.data_path.c_str(), (st.st_mode & 07777) | S_IWUSR) == 0) {
+      const AttributeCache::ChangeScope change(&attributes_);  // ctime moves
       file = EncryptedFile::Open(*cryptor_, entry.data_path, mode);
       chmod(entry.data_path.c_str(), st.st_mode & 07777);
     }
@@ -865,6 +884,7 @@ Result<std::shared_ptr<EncryptedFile>> Vault::OpenFile(const Entry& entry) {
   }
   if (!file.ok()) return file.status();
   std::shared_ptr<EncryptedFile> shared = std::move(file).value();
+  shared->ReportChangesTo(&attributes_);
   if (open_files_.size() > 1024) {
     std::erase_if(open_files_, [](const auto& kv) { return kv.second.expired(); });
   }

@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <ctime>
 #include <memory>
@@ -29,6 +30,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "vaultcore/attribute_cache.h"
 #include "vaultcore/content_cryptor.h"
 #include "vaultcore/encrypted_file.h"
 #include "vaultcore/masterkey.h"
@@ -38,28 +40,10 @@
 
 namespace vaultcore {
 
-enum class NodeKind { kFile, kDirectory, kSymlink };
-
 // A directory of the cleartext tree: its id and its content directory.
 struct DirRef {
   std::string id;            // "" for the root
   std::string content_path;  // absolute path of d/XX/YYYY…
-};
-
-// Attributes of a node, taken from its ciphertext object.
-struct Attributes {
-  NodeKind kind = NodeKind::kFile;
-  uint64_t size = 0;        // cleartext bytes (0 for an impossible ciphertext size)
-  uint64_t disk_usage = 0;  // bytes the ciphertext occupies
-  uint64_t fileid = 0;      // inode of the ciphertext object
-  uint64_t device = 0;
-  uint32_t mode = 0;  // permission bits only
-  uint32_t nlink = 1;
-  uint32_t uid = 0;
-  uint32_t gid = 0;
-  timespec atime{};
-  timespec mtime{};
-  timespec ctime{};
 };
 
 // One node as found in its parent directory.
@@ -128,8 +112,15 @@ class Vault {
   // this directory (foreign files, sync-conflict copies, broken nodes) are
   // skipped.
   Result<std::vector<Entry>> List(const DirRef& dir) const;
-  // Re-reads the attributes of `entry` (and nothing else).
+  // Re-reads the attributes of `entry` (and nothing else). With the
+  // attribute cache on, Refresh may take them from it (only for the same
+  // object: the entry's fileid, when it has one); RefreshFromDisk never
+  // does, for callers about to touch the object's data.
   Status Refresh(Entry& entry) const;
+  Status RefreshFromDisk(Entry& entry) const;
+  // Turns the attribute cache on (see attribute_cache.h for what a TTL
+  // means); off (0) by default.
+  void SetAttributeCacheTtl(std::chrono::nanoseconds ttl) { attributes_.set_ttl(ttl); }
 
   // The parent of `dir`; the root is its own parent. Learned from lookups
   // and listings; after a restart it may walk the tree once.
@@ -202,8 +193,18 @@ class Vault {
   mutable std::unordered_map<std::string, std::string> content_path_cache_;  // id -> path
   mutable std::unordered_map<std::string, std::string> parent_of_;           // id -> parent id
 
+  mutable AttributeCache attributes_;  // every change through this Vault notes one
+
   std::mutex files_mutex_;
-  std::unordered_map<std::string, std::weak_ptr<EncryptedFile>> open_files_;  // "dev:ino"
+  struct FileKey {  // what identifies a ciphertext file
+    uint64_t device;
+    uint64_t inode;
+    bool operator==(const FileKey&) const = default;
+  };
+  struct FileKeyHash {
+    size_t operator()(const FileKey& k) const { return k.inode * 0x9e3779b97f4a7c15ULL ^ k.device; }
+  };
+  std::unordered_map<FileKey, std::weak_ptr<EncryptedFile>, FileKeyHash> open_files_;
 };
 
 // "d/XX/…" paths and node names are ASCII; cleartext names must be valid

@@ -595,5 +595,51 @@ TEST_F(VaultTest, ConcurrentCreateWriteRead) {
   ExpectWellFormed();
 }
 
+TEST_F(VaultTest, AttributeCacheShowsOwnChangesAtOnceAndOthersAfterTheTtl) {
+  using namespace std::chrono_literals;
+  v().SetAttributeCacheTtl(1h);
+  Entry file = MakeFile(root(), "f", "12345");
+  ASSERT_TRUE(IsOk(v().Refresh(file)));
+  EXPECT_EQ(file.attr.size, 5u);
+
+  // Changes through this Vault: content, size, mode, times.
+  Write(file, "more", 5);
+  ASSERT_TRUE(IsOk(v().Refresh(file)));
+  EXPECT_EQ(file.attr.size, 9u);
+  {
+    auto open = v().OpenFile(file);
+    ASSERT_TRUE(IsOk(open));
+    ASSERT_TRUE(IsOk((*open)->Truncate(2)));
+  }
+  ASSERT_TRUE(IsOk(v().Refresh(file)));
+  EXPECT_EQ(file.attr.size, 2u);
+  ASSERT_TRUE(IsOk(v().SetMode(file, 0600)));
+  ASSERT_TRUE(IsOk(v().Refresh(file)));
+  EXPECT_EQ(file.attr.mode, 0600u);
+  ASSERT_TRUE(IsOk(v().SetTimes(file, std::nullopt, timespec{1000, 5})));
+  ASSERT_TRUE(IsOk(v().Refresh(file)));
+  EXPECT_EQ(file.attr.mtime.tv_sec, 1000);
+  ASSERT_TRUE(IsOk(v().Remove(root(), "f")));
+  EXPECT_FALSE(v().Refresh(file).ok());
+
+  // A change by someone else (here a second Vault on the same directory)
+  // shows once the TTL has passed.
+  Entry other_file = MakeFile(root(), "g", "abc");
+  v().SetAttributeCacheTtl(50ms);
+  ASSERT_TRUE(IsOk(v().Refresh(other_file)));
+  auto other = Vault::Open(path_, kPassword);
+  ASSERT_TRUE(IsOk(other));
+  {
+    auto open = (*other)->OpenFile(other_file);
+    ASSERT_TRUE(IsOk(open));
+    ASSERT_TRUE(IsOk((*open)->Write(3, AsBytes(std::string_view("defg")))));
+  }
+  ASSERT_TRUE(IsOk(v().Refresh(other_file)));
+  EXPECT_EQ(other_file.attr.size, 3u);  // still the cached size
+  std::this_thread::sleep_for(80ms);
+  ASSERT_TRUE(IsOk(v().Refresh(other_file)));
+  EXPECT_EQ(other_file.attr.size, 7u);
+}
+
 }  // namespace
 }  // namespace vaultcore::vault_testing

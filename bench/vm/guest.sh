@@ -40,6 +40,10 @@
 # durable at close, as close-to-open NFS semantics require). Everything
 # runs on 127.0.0.1 inside the guest; qemu's scratch disk is
 # cache=writeback, so "disk" reads may come from the host page cache.
+# After each result a bracketed log line (not in the JSON) says how busy the
+# vCPUs were, how much CPU the vaultnfs or gocryptfs process used, and which
+# NFSv3 calls the kernel client made: enough to tell CPU-bound from
+# round-trip-bound.
 #
 # Run it through the host script:  bench/vm/run.sh --vaultnfs BIN
 # Environment (run.sh passes these on): BENCH_PROFILE quick|full,
@@ -80,6 +84,7 @@ VAULT_MNT=/mnt/vaultnfs
 GC_CIPHER=$WORK/gocryptfs-cipher
 GC_PASSWORD=$WORK/gocryptfs.password
 GC_MNT=/mnt/gocryptfs
+GC_PID=
 EXT4_DIR=$WORK/ext4
 TAR=/tmp/tree.tar
 RECORDS=$WORK/records
@@ -113,14 +118,67 @@ now_us() { now=${EPOCHREALTIME/./}; }
 # Milliseconds between two now_us readings, with one decimal.
 elapsed_ms() { local us=$(($2 - $1)); printf '%d.%d' $((us / 1000)) $((us % 1000 / 100)); }
 
+# ---- diagnostics (log only) ------------------------------------------------------
+# probe_start TARGET before a workload, probe_end after it: prints the CPU
+# time of the serving process (vaultnfs or gocryptfs), how busy the guest's
+# vCPUs were, and for vaultnfs the NFSv3 calls the kernel client made. All
+# read from /proc without forking, outside the timed region.
+NFS3_PROCS=(null getattr setattr lookup access readlink read write create mkdir symlink mknod
+            remove rmdir rename link readdir readdirplus fsstat fsinfo pathconf commit)
+nfs3_counts() {   # sets NFS3 to the client's per-procedure counts
+  local -a f
+  NFS3=()
+  while read -ra f; do
+    [ "${f[0]}" = proc3 ] && { NFS3=("${f[@]:2}"); return 0; }
+  done < /proc/net/rpc/nfs
+}
+server_ticks() {  # sets TICKS to user+system clock ticks of the target's server
+  local pid='' f
+  TICKS=0
+  case $1 in
+    vaultnfs) pid=$SERVER_PID ;;
+    gocryptfs) pid=$GC_PID ;;
+  esac
+  [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 0
+  read -ra f < "/proc/$pid/stat"
+  TICKS=$((f[13] + f[14]))
+}
+cpu_busy() {      # sets BUSY and TOTAL to the guest's busy and all CPU ticks
+  local -a f
+  read -ra f < /proc/stat
+  TOTAL=$((f[1] + f[2] + f[3] + f[4] + f[5] + f[6] + f[7] + f[8]))
+  BUSY=$((TOTAL - f[4] - f[5]))
+}
+probe_start() {
+  server_ticks "$1"; P_TICKS=$TICKS
+  cpu_busy; P_BUSY=$BUSY P_TOTAL=$TOTAL
+  [ "$1" != vaultnfs ] || { nfs3_counts; P_NFS3=("${NFS3[@]}"); }
+}
+probe_end() {
+  local line i calls=''
+  server_ticks "$1"; cpu_busy
+  line="    [guest vCPUs $(( (BUSY - P_BUSY) * 100 / (TOTAL - P_TOTAL > 0 ? TOTAL - P_TOTAL : 1) ))% busy"
+  [ "$1" = ext4 ] || line+="; $1 cpu $(elapsed_ms 0 $(( (TICKS - P_TICKS) * 10000 ))) ms"
+  if [ "$1" = vaultnfs ]; then
+    nfs3_counts
+    for i in "${!NFS3_PROCS[@]}"; do
+      (( ${NFS3[i]:-0} - ${P_NFS3[i]:-0} > 0 )) && calls+=" ${NFS3_PROCS[i]} $(( NFS3[i] - P_NFS3[i] ))"
+    done
+    line+="; NFS calls:${calls:- none}"
+  fi
+  echo "$line]"
+}
+
 # timed TARGET WORKLOAD DETAIL COMMAND...: records COMMAND's wall time in ms.
 timed() {
   local target=$1 workload=$2 detail=$3 t0
   shift 3
+  probe_start "$target"
   now_us; t0=$now
   "$@"
   now_us
   record "$target" "$workload" "$(elapsed_ms "$t0" "$now")" ms "$detail"
+  probe_end "$target"
 }
 
 # ---- cold caches ---------------------------------------------------------------------
@@ -139,18 +197,20 @@ make_cold() {
 }
 
 # ---- fio ---------------------------------------------------------------------------------
-# fio_job DIR RW BS DIRECT [fio options...]: runs one job on DIR/fio.dat and
-# sets MIBS and IOPS from its terse (v3) line: fields 6-9 are read KiB, KiB/s,
-# IOPS and runtime in ms, 47-50 the same for writes.
+# fio_job TARGET DIR RW BS DIRECT [fio options...]: runs one job on
+# DIR/fio.dat and sets MIBS and IOPS from its terse (v3) line: fields 6-9
+# are read KiB, KiB/s, IOPS and runtime in ms, 47-50 the same for writes.
 fio_job() {
-  local dir=$1 rw=$2 bs=$3 direct=$4 line
-  shift 4
+  local target=$1 dir=$2 rw=$3 bs=$4 direct=$5 line
+  shift 5
+  probe_start "$target"
   line=$(fio --name="$rw" --filename="$dir/fio.dat" --rw="$rw" --bs="$bs" --size="${SIZE_MIB}M" \
            --direct="$direct" --ioengine=psync --iodepth=1 --numjobs=1 \
            --output-format=terse --terse-version=3 "$@" | grep '^3;')
   read -r MIBS IOPS < <(awk -F';' '{
       kib = $6 + $47; ms = ($9 > $50) ? $9 : $50; mibs = (ms > 0) ? kib / 1024 / (ms / 1000) : 0
       printf "%.1f %.0f\n", mibs, $8 + $49 }' <<< "$line")
+  PROBE=$(probe_end "$target")
 }
 
 # Prints how much of the fio file is still in the page cache (should be 0).
@@ -160,19 +220,21 @@ show_resident() {
 
 bench_fio() {
   local t=$1 dir=$2 size="${SIZE_MIB} MiB"
-  fio_job "$dir" write 1M 0 --end_fsync=1
-  record "$t" "seq write 1M" "$MIBS" MiB/s "$size, buffered, end_fsync"
+  fio_job "$t" "$dir" write 1M 0 --end_fsync=1
+  record "$t" "seq write 1M" "$MIBS" MiB/s "$size, buffered, end_fsync"; echo "$PROBE"
   make_cold "$t"; show_resident "$dir"
-  fio_job "$dir" read 1M 0
-  record "$t" "seq read 1M cold" "$MIBS" MiB/s "$size, buffered, after drop_caches"
+  fio_job "$t" "$dir" read 1M 0
+  record "$t" "seq read 1M cold" "$MIBS" MiB/s "$size, buffered, after drop_caches"; echo "$PROBE"
   make_cold "$t"
-  fio_job "$dir" randread 4k 0 --time_based --runtime="$RUNTIME"
+  fio_job "$t" "$dir" randread 4k 0 --time_based --runtime="$RUNTIME"
   record "$t" "rand read 4k cold" "$IOPS" IOPS "${RUNTIME}s over $size, buffered, after drop_caches"
+  echo "$PROBE"
   make_cold "$t"
-  fio_job "$dir" randread 4k 1 --time_based --runtime="$RUNTIME"
-  record "$t" "rand read 4k direct" "$IOPS" IOPS "${RUNTIME}s over $size, O_DIRECT"
-  fio_job "$dir" randwrite 4k 0 --time_based --runtime="$RUNTIME" --end_fsync=1
+  fio_job "$t" "$dir" randread 4k 1 --time_based --runtime="$RUNTIME"
+  record "$t" "rand read 4k direct" "$IOPS" IOPS "${RUNTIME}s over $size, O_DIRECT"; echo "$PROBE"
+  fio_job "$t" "$dir" randwrite 4k 0 --time_based --runtime="$RUNTIME" --end_fsync=1
   record "$t" "rand write 4k fsync" "$IOPS" IOPS "${RUNTIME}s over $size, buffered, end_fsync"
+  echo "$PROBE"
   rm -f "$dir/fio.dat"
   sync
 }
@@ -272,6 +334,7 @@ setup_gocryptfs() {
   # change the speed of anything measured.
   gocryptfs -init -q -scryptn 10 -passfile "$GC_PASSWORD" "$GC_CIPHER"
   gocryptfs -q -nosyslog -passfile "$GC_PASSWORD" "$GC_CIPHER" "$GC_MNT"
+  GC_PID=$(pidof -s gocryptfs)
   echo "    $(grep " $GC_MNT " /proc/mounts)"
 }
 teardown_gocryptfs() { umount "$GC_MNT"; rm -rf "$GC_CIPHER"; }

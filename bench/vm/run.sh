@@ -11,8 +11,8 @@
 #                        [--console FILE]
 #   --vaultnfs  the vaultnfs binary to serve with (a Release build)
 #   --profile   quick (default; 128 MiB fio file, 6 s random jobs, a tree of
-#               2,000 files; about 6 minutes under emulation) or full (1 GiB,
-#               30 s, 10,000 files); also $VAULTNFS_BENCH_PROFILE
+#               2,000 files; about 4.5 minutes under emulation) or full
+#               (1 GiB, 30 s, 10,000 files); also $VAULTNFS_BENCH_PROFILE
 #   --out       where results.json (a list of {target, workload, value, unit,
 #               detail}), table.md and guest.log go (default ./bench-vm-results)
 #   --console   keep the guest's kernel log in FILE

@@ -1,0 +1,94 @@
+// AttributeCache: the attributes a Vault read recently, so that a server
+// answering GETATTR, LOOKUP and READDIRPLUS from many clients does not stat
+// the same ciphertext objects again and again.
+//
+// What is cached stays valid for the TTL *and* only while nothing changed
+// through this process: every change a Vault makes, and every write or
+// truncate of one of its EncryptedFiles, starts a new generation, and the
+// old one is dropped whole. So a change made here shows at once; a change
+// made by someone else (a sync client, another program) shows once the TTL
+// has passed — as it does in an NFS client's own attribute cache. TTL 0
+// (the default) turns the cache off.
+//
+// Thread-safe. Bounded: it holds at most kMaxEntries paths.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <ctime>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+namespace vaultcore {
+
+enum class NodeKind { kFile, kDirectory, kSymlink };
+
+// Attributes of a node, taken from its ciphertext object.
+struct Attributes {
+  NodeKind kind = NodeKind::kFile;
+  uint64_t size = 0;        // cleartext bytes (0 for an impossible ciphertext size)
+  uint64_t disk_usage = 0;  // bytes the ciphertext occupies
+  uint64_t fileid = 0;      // inode of the ciphertext object
+  uint64_t device = 0;
+  uint32_t mode = 0;  // permission bits only
+  uint32_t nlink = 1;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  timespec atime{};
+  timespec mtime{};
+  timespec ctime{};
+};
+
+class AttributeCache {
+ public:
+  static constexpr size_t kMaxEntries = 1 << 16;
+
+  void set_ttl(std::chrono::nanoseconds ttl) { ttl_ns_.store(ttl.count()); }
+
+  // Read this before reading the disk, and hand it to Put with what was
+  // read: a change in between makes Put a no-op.
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  // After every change through this process (made, not merely begun).
+  void NoteChange() { generation_.fetch_add(1, std::memory_order_acq_rel); }
+
+  // Attributes of `path` read within the TTL in the current generation,
+  // if they are of this kind and (unless `fileid` is 0) of this object: a
+  // file replaced under the same name by someone else is another object.
+  std::optional<Attributes> Get(const std::string& path, NodeKind kind, uint64_t fileid = 0) const;
+  void Put(const std::string& path, uint64_t generation, const Attributes& attr);
+
+  // Notes a change in `cache` (if any) when it goes out of scope, however
+  // the change ended.
+  class ChangeScope {
+   public:
+    explicit ChangeScope(AttributeCache* cache) : cache_(cache) {}
+    ~ChangeScope() {
+      if (cache_ != nullptr) cache_->NoteChange();
+    }
+    ChangeScope(const ChangeScope&) = delete;
+    ChangeScope& operator=(const ChangeScope&) = delete;
+
+   private:
+    AttributeCache* cache_;
+  };
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Cached {
+    Attributes attr;
+    Clock::time_point read_at;
+  };
+
+  std::atomic<int64_t> ttl_ns_{0};
+  std::atomic<uint64_t> generation_{0};
+  mutable std::mutex mutex_;
+  uint64_t entries_generation_ = 0;  // the generation every entry belongs to
+  std::unordered_map<std::string, Cached> entries_;
+};
+
+}  // namespace vaultcore
