@@ -310,6 +310,7 @@ TEST(HmacSha256Test, KnownAnswerAndReuseFromManyThreads) {
   // Every Sign starts afresh from the key: the same input gives the same
   // MAC however many times and threads it has served.
   std::vector<std::thread> threads;
+  threads.reserve(4);
   std::atomic<int> wrong{0};
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
