@@ -179,7 +179,7 @@ def plot(out, rows):
             f.write(f"\"{label}\" {ratio:.3f}\n")
     script = f"""
 set terminal svg size 1200,{300 + 18 * len(rows)} dynamic font "sans,11"
-set output "{os.path.join(out, 'ratios.svg')}"
+set output "ratios.svg"
 set title "vaultnfs / nfs-ganesha (above 1: vaultnfs faster)"
 set style fill solid 0.7
 set yrange [-0.5:{len(rows) - 0.5}] reverse
@@ -188,9 +188,10 @@ set ytics nomirror
 set grid x
 set arrow from 1, graph 0 to 1, graph 1 nohead dt 2 lw 2
 unset key
-plot "{data}" using 2:0:(0):2:($0-0.35):($0+0.35):yticlabels(1) with boxxyerror
+plot "ratios.dat" using 2:0:(0):2:($0-0.35):($0+0.35):yticlabels(1) with boxxyerror
 """
-    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    # Relative names, run in `out`: the SVG names its data file.
+    subprocess.run(["gnuplot"], input=script, text=True, check=True, cwd=out)
 
 
 if __name__ == "__main__":
