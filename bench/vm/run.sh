@@ -60,27 +60,10 @@ if [ "$(id -u)" != 0 ]; then
 fi
 [ -x "$shared/vmtest/run.sh" ] || { echo "bench-vm: no VM harness at $shared/vmtest (set VAULTNFS_SHARED)" >&2; exit 125; }
 
-# The guest image: the same cache, package derivation and stamp file as
-# tests/e2e/run.sh (kept in step with it by hand; see that script). The guest
-# runs this very binary, so it needs the Debian packages of the libraries it
-# links; the image is rebuilt only when one is missing from it.
-packages=$(for lib in $(ldd "$vaultnfs" | awk '$3 ~ /^\// {print $3}' | sort -u); do
-             # dpkg knows a file by one of its names, with or without /usr.
-             real=$(realpath "$lib")
-             for name in "$lib" "$real" "/usr$lib" "/usr$real"; do
-               dpkg -S "$name" 2>/dev/null && break
-             done || true
-           done | cut -d: -f1 | sort -u | tr '\n' ' ')
-stamp=$cache/vaultnfs-packages
-missing=$(comm -23 <(tr ' ' '\n' <<<"$packages" | grep . | sort -u) \
-                   <(tr ' ' '\n' < "$stamp" 2>/dev/null | grep . | sort -u) || true)
-if [ ! -f "$cache/image.ok" ] || [ -n "$missing" ]; then
-  all=$(cat <(tr ' ' '\n' <<<"$packages") <(tr ' ' '\n' < "$stamp" 2>/dev/null || true) | grep . | sort -u | tr '\n' ' ')
-  echo "bench-vm: building the guest image in $cache (about two minutes; extra packages: $all)"
-  force=(); [ -f "$cache/image.ok" ] && force=(--force)
-  VMTEST_EXTRA_PACKAGES=$all "$shared/vmtest/build-image.sh" "$cache" "${force[@]}"
-  echo "$all" > "$stamp"
-fi
+# The guest image, with the packages of the libraries the binaries link.
+# shellcheck source=../../tests/e2e/guest_image.sh
+source "$repo/tests/e2e/guest_image.sh"
+ensure_guest_image "$cache" "$shared" bench-vm "$vaultnfs"
 
 # The share: the binary, the guest script, the e2e helpers it sources, and
 # the folder the guest writes its results into.

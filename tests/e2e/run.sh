@@ -44,26 +44,10 @@ if [ "$(id -u)" != 0 ]; then
 fi
 [ -x "$shared/vmtest/run.sh" ] || { echo "e2e: no VM harness at $shared/vmtest (set VAULTNFS_SHARED)" >&2; exit 125; }
 
-# The guest runs these very binaries, so it needs the Debian packages of the
-# libraries they link (the sanitizer runtimes too in an ASan build). The
-# image is rebuilt only when a package is missing from it.
-packages=$(for lib in $(ldd "$vaultnfs" "$fsx" | awk '$3 ~ /^\// {print $3}' | sort -u); do
-             # dpkg knows a file by one of its names, with or without /usr.
-             real=$(realpath "$lib")
-             for name in "$lib" "$real" "/usr$lib" "/usr$real"; do
-               dpkg -S "$name" 2>/dev/null && break
-             done || true
-           done | cut -d: -f1 | sort -u | tr '\n' ' ')
-stamp=$cache/vaultnfs-packages
-missing=$(comm -23 <(tr ' ' '\n' <<<"$packages" | grep . | sort -u) \
-                   <(tr ' ' '\n' < "$stamp" 2>/dev/null | grep . | sort -u) || true)
-if [ ! -f "$cache/image.ok" ] || [ -n "$missing" ]; then
-  all=$(cat <(tr ' ' '\n' <<<"$packages") <(tr ' ' '\n' < "$stamp" 2>/dev/null || true) | grep . | sort -u | tr '\n' ' ')
-  echo "e2e: building the guest image in $cache (about two minutes; extra packages: $all)"
-  force=(); [ -f "$cache/image.ok" ] && force=(--force)
-  VMTEST_EXTRA_PACKAGES=$all "$shared/vmtest/build-image.sh" "$cache" "${force[@]}"
-  echo "$all" > "$stamp"
-fi
+# The guest image, with the packages of the libraries the binaries link.
+# shellcheck source=guest_image.sh
+source "$here/guest_image.sh"
+ensure_guest_image "$cache" "$shared" e2e "$vaultnfs" "$fsx"
 
 # The guest sees one shared folder: the binaries, the scripts and the
 # fixture vaults with their manifests (copied, so nothing writes to ../shared).
