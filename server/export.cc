@@ -53,6 +53,10 @@ vaultcore::Attributes Export::VisibleAttributes(const vaultcore::Entry& entry) {
 
 namespace {
 constexpr size_t kOpenFilesKept = 64;
+// A file removed behind our back keeps its disk space while we hold it
+// open; looking for such files once a second costs a few fstat calls,
+// looking on every open would cost 64 of them per CREATE.
+constexpr auto kUnlinkedSweepInterval = std::chrono::seconds(1);
 }  // namespace
 
 vaultcore::Result<std::shared_ptr<vaultcore::EncryptedFile>> Export::OpenFile(
@@ -60,21 +64,31 @@ vaultcore::Result<std::shared_ptr<vaultcore::EncryptedFile>> Export::OpenFile(
   auto file = vault_.OpenFile(entry);
   if (!file.ok()) return file;
   std::lock_guard lock(open_files_mutex_);
-  auto it = std::find(open_files_.begin(), open_files_.end(), *file);
+  KeepOpenLocked(*file);
+  return file;
+}
+
+void Export::KeepOpen(std::shared_ptr<vaultcore::EncryptedFile> file) {
+  std::lock_guard lock(open_files_mutex_);
+  KeepOpenLocked(std::move(file));
+}
+
+void Export::KeepOpenLocked(std::shared_ptr<vaultcore::EncryptedFile> file) {
+  auto it = std::find(open_files_.begin(), open_files_.end(), file);
   if (it != open_files_.end()) {
     open_files_.splice(open_files_.begin(), open_files_, it);
-  } else {
-    // A file opened anew is rare next to the reads and writes of open
-    // ones: the moment to let go of files removed behind our back (a
-    // sync client), whose disk space an open descriptor keeps.
+    return;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (now >= next_unlinked_sweep_) {
+    next_unlinked_sweep_ = now + kUnlinkedSweepInterval;
     std::erase_if(open_files_, [](const std::shared_ptr<vaultcore::EncryptedFile>& f) {
       struct stat st {};
       return fstat(f->fd(), &st) == 0 && st.st_nlink == 0;
     });
-    open_files_.push_front(*file);
-    if (open_files_.size() > kOpenFilesKept) open_files_.pop_back();
   }
-  return file;
+  open_files_.push_front(std::move(file));
+  if (open_files_.size() > kOpenFilesKept) open_files_.pop_back();
 }
 
 void Export::ForgetOpenFile(const vaultcore::Entry& entry) {

@@ -69,10 +69,13 @@ class Export {
   // The content of a file. The most recently used files stay open, so a
   // sequential READ or WRITE does not open and parse the header each time.
   // A removed file is let go at once when this server removed it (the node
-  // table tells), else when the next file is opened: an unlinked file held
-  // open keeps its disk space.
+  // table tells), else within a second, when a file is next opened: an
+  // unlinked file held open keeps its disk space.
   vaultcore::Result<std::shared_ptr<vaultcore::EncryptedFile>> OpenFile(
       const vaultcore::Entry& entry);
+  // Keeps a file this server just created among the open ones: the WRITE
+  // that follows a CREATE finds it open.
+  void KeepOpen(std::shared_ptr<vaultcore::EncryptedFile> file);
 
   // MOUNT's record of who mounted what (DUMP), as RFC 1813 keeps it:
   // advisory, for display only.
@@ -93,8 +96,12 @@ class Export {
   // Drops `entry`'s file from the files kept open.
   void ForgetOpenFile(const vaultcore::Entry& entry);
 
+  // Puts `file` first among the open files; open_files_mutex_ held.
+  void KeepOpenLocked(std::shared_ptr<vaultcore::EncryptedFile> file);
+
   std::mutex open_files_mutex_;
   std::list<std::shared_ptr<vaultcore::EncryptedFile>> open_files_;  // most recent first
+  std::chrono::steady_clock::time_point next_unlinked_sweep_{};
 
   std::mutex mounts_mutex_;
   std::vector<std::pair<std::string, std::string>> mounts_;  // client, path

@@ -115,7 +115,9 @@ Stat ApplySattr(Request& request, Entry& entry, const Sattr& attr) {
   }
   vaultcore::Vault& vault = request.exp.vault();
   WriteBackBuffer& buffer = request.exp.write_back();
+  bool changed = false;
   if (attr.size) {
+    changed = true;
     if (entry.kind() == vaultcore::NodeKind::kDirectory) return kErrIsDir;
     if (entry.kind() != vaultcore::NodeKind::kFile) return kErrInval;
     const uint64_t old_size = request.exp.VisibleAttributes(entry).size;
@@ -127,12 +129,14 @@ Stat ApplySattr(Request& request, Entry& entry, const Sattr& attr) {
     if (!truncated.ok()) return StatFor(truncated);
   }
   if (attr.mode) {
+    changed = true;
     vaultcore::Status s = vault.SetMode(entry, *attr.mode & 07777);
     if (!s.ok()) return StatFor(s);
   }
   const auto atime = TimeToSet(attr.atime_how, attr.atime);
   const auto mtime = TimeToSet(attr.mtime_how, attr.mtime);
   if (atime || mtime) {
+    changed = true;
     // Buffered data written out later would move mtime past what was set.
     if (auto file = vault.FindOpenFile(entry)) {
       vaultcore::Status s = buffer.Commit(file);
@@ -141,7 +145,9 @@ Stat ApplySattr(Request& request, Entry& entry, const Sattr& attr) {
     vaultcore::Status s = vault.SetTimes(entry, atime, mtime);
     if (!s.ok()) return StatFor(s);
   }
-  return StatFor(vault.Refresh(entry));
+  // Nothing asked for (a CREATE without attributes): `entry` is as fresh
+  // as the caller had it.
+  return changed ? StatFor(vault.Refresh(entry)) : kOk;
 }
 
 Sattr InitialAttributes(const Sattr& asked) {

@@ -63,7 +63,7 @@ void EndDirectoryChange(Request& request, const vaultcore::Entry& dir,
 // Applies settable attributes in the order that keeps them all: size,
 // mode, then times (a truncation would move mtime). uid and gid may only
 // be "set" to what every file already shows (the vault has no owners):
-// anything else is PERM. Updates `entry`'s attributes.
+// anything else is PERM. Updates `entry`'s attributes when it changed any.
 Stat ApplySattr(Request& request, vaultcore::Entry& entry, const Sattr& attr);
 
 // What of a CREATE's or MKDIR's attributes applies to the new object: the

@@ -32,39 +32,52 @@ bool HasVerifier(const vaultcore::Entry& entry, const std::array<uint8_t, kCreat
          entry.attr.mtime.tv_sec == mtime.tv_sec;
 }
 
+// CREATE of a name that exists: what the mode says to do with it.
+Stat UseExisting(Request& request, const CreateArgs& args, const vaultcore::Entry& dir,
+                 vaultcore::Entry* existing) {
+  auto found = request.exp.vault().Lookup(dir.AsDir(), args.where.name);
+  if (!found.ok()) return StatFor(found.status());
+  *existing = std::move(found).value();
+  switch (args.mode) {
+    case kGuarded:
+      return kErrExist;
+    case kExclusive:
+      return HasVerifier(*existing, args.verifier) ? kOk : kErrExist;
+    case kUnchecked:
+      if (existing->kind() != vaultcore::NodeKind::kFile) return kErrExist;
+      if (!args.attr.size) return kOk;
+      Sattr truncate;
+      truncate.size = args.attr.size;
+      return ApplySattr(request, *existing, truncate);
+  }
+  return kErrExist;
+}
+
 Stat CreateFile(Request& request, const CreateArgs& args, const vaultcore::Entry& dir,
                 vaultcore::Entry* created) {
   vaultcore::Vault& vault = request.exp.vault();
-  auto existing = vault.Lookup(dir.AsDir(), args.where.name);
-  if (existing.ok()) {
-    *created = std::move(existing).value();
-    switch (args.mode) {
-      case kGuarded:
-        return kErrExist;
-      case kExclusive:
-        return HasVerifier(*created, args.verifier) ? kOk : kErrExist;
-      case kUnchecked:
-        if (created->kind() != vaultcore::NodeKind::kFile) return kErrExist;
-        if (!args.attr.size) return kOk;
-        Sattr truncate;
-        truncate.size = args.attr.size;
-        return ApplySattr(request, *created, truncate);
-    }
-  }
-  if (existing.status().code() != vaultcore::Errc::kNotFound) return StatFor(existing.status());
-
   const uint32_t mode =
       args.mode == kExclusive ? kDefaultFileMode : args.attr.mode.value_or(kDefaultFileMode);
-  auto made = vault.CreateFile(dir.AsDir(), args.where.name, mode, /*exclusive=*/true);
+  // Most CREATEs are of new names: try that first, look at what is there
+  // only when the name is taken.
+  std::shared_ptr<vaultcore::EncryptedFile> file;
+  auto made = vault.CreateFile(dir.AsDir(), args.where.name, mode, /*exclusive=*/true, &file);
+  if (made.status().code() == vaultcore::Errc::kExists) {
+    return UseExisting(request, args, dir, created);
+  }
   if (!made.ok()) return StatFor(made.status());
   *created = std::move(made).value();
+  request.exp.KeepOpen(std::move(file));
   if (args.mode == kExclusive) {
     const auto [atime, mtime] = VerifierTimes(args.verifier);
     vaultcore::Status s = vault.SetTimes(*created, atime, mtime);
     if (!s.ok()) return StatFor(s);
     return StatFor(vault.Refresh(*created));
   }
-  return ApplySattr(request, *created, InitialAttributes(args.attr));
+  Sattr initial = InitialAttributes(args.attr);
+  // The process umask may have narrowed the mode the file was created with.
+  if (initial.mode && (*initial.mode & 07777) == created->attr.mode) initial.mode.reset();
+  return ApplySattr(request, *created, initial);
 }
 
 }  // namespace

@@ -150,6 +150,16 @@ Result<FileHandle> NodeTable::HandleFor(const Entry& entry) {
     }
   }
   if (!known) {
+    // A file this server holds open (one it just created) has its header
+    // in memory; other files have theirs read from disk once.
+    if (auto file = vault_.FindOpenFile(entry)) {
+      if (auto header_nonce = file->header_nonce()) {
+        std::copy_n(header_nonce->begin(), nonce.size(), nonce.begin());
+        known = true;
+      }
+    }
+  }
+  if (!known) {
     auto read = NoncePrefix(entry.data_path);
     if (!read.ok()) return read.status();
     nonce = *read;

@@ -15,30 +15,18 @@
 #include "vaultcore/log.h"
 #include "vaultcore/plain_file.h"
 #include "vaultcore/unicode.h"
+#include "vaultcore/vault_layout.h"
 
 namespace vaultcore {
+using namespace vault_layout;
+
 namespace {
 
-constexpr std::string_view kConfigFile = "vault.cryptomator";
-constexpr std::string_view kMasterkeyFile = "masterkey.cryptomator";
-constexpr std::string_view kDirFile = "dir.c9r";
-constexpr std::string_view kDirIdBackupFile = "dirid.c9r";
-constexpr std::string_view kSymlinkFile = "symlink.c9r";
-constexpr std::string_view kContentsFile = "contents.c9r";
-constexpr std::string_view kLongNameFile = "name.c9s";
-constexpr std::string_view kStagedLongNameFile = "name.c9s.new";  // during a rename
 constexpr size_t kMaxDirIdSize = 1000;      // Cryptomator rejects larger dir.c9r
 constexpr size_t kMaxLongNameSize = 10240;  // and larger name.c9s
 constexpr size_t kMaxSymlinkTarget = 32767 * 4;
 constexpr size_t kMinNodeNameSize = 28;  // shortest B64URL(SIV("")) + ".c9r"
 constexpr size_t kMaxCachedDirs = 1 << 16;
-
-std::string Join(std::string_view dir, std::string_view name) {
-  std::string out(dir);
-  out += '/';
-  out += name;
-  return out;
-}
 
 bool Exists(const std::string& path) {
   struct stat st;
@@ -50,17 +38,6 @@ Status RemoveAll(const std::string& path) {
   std::filesystem::remove_all(path, ec);
   if (ec) return Status::FromErrno(ec.value(), "remove " + path);
   return Status::Ok();
-}
-
-Result<std::string> NewDirectoryId() {
-  std::array<uint8_t, 16> b{};
-  Status s = RandomBytes(b);
-  if (!s.ok()) return s;
-  b[6] = (b[6] & 0x0f) | 0x40;  // version 4
-  b[8] = (b[8] & 0x3f) | 0x80;  // RFC 4122 variant
-  const std::string hex = EncodeHex(b);
-  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
-         hex.substr(16, 4) + "-" + hex.substr(20);
 }
 
 bool LooksLikeNode(std::string_view entry_name) {
@@ -101,119 +78,6 @@ Vault::Vault(std::string path, VaultConfig config, MasterKey key, bool read_only
       names_(key_, config_.shortening_threshold) {}
 
 Vault::~Vault() = default;
-
-Status Vault::Create(const std::string& path, std::string_view password,
-                     const CreateOptions& options) {
-  std::error_code ec;
-  if (std::filesystem::exists(path, ec)) {
-    if (!std::filesystem::is_directory(path, ec)) {
-      return Status(Errc::kExists, path + " exists and is not a directory");
-    }
-    if (!std::filesystem::is_empty(path, ec)) {
-      return Status(Errc::kExists, path + " is not empty; choose a new or empty directory");
-    }
-  } else if (!std::filesystem::create_directories(path, ec) && ec) {
-    return Status::FromErrno(ec.value(), "create " + path);
-  }
-
-  auto key = MasterKey::Generate();
-  if (!key.ok()) return key.status();
-  auto masterkey_json = WrapMasterKeyFile(*key, password, options.scrypt);
-  if (!masterkey_json.ok()) return masterkey_json.status();
-  auto jti = NewDirectoryId();
-  if (!jti.ok()) return jti.status();
-  VaultConfig config;
-  config.cipher_combo = options.cipher_combo;
-  config.shortening_threshold = options.shortening_threshold;
-  config.jti = *jti;
-  auto token = SignVaultConfig(config, key->raw());
-  if (!token.ok()) return token.status();
-
-  Status s = WritePlainFile(Join(path, kMasterkeyFile), *masterkey_json, true);
-  if (s.ok()) s = WritePlainFile(Join(path, kConfigFile), *token, true);
-  if (!s.ok()) return s;
-
-  // The root directory: its content directory and its (empty) id backup.
-  const NameCipher names(*key, config.shortening_threshold);
-  const auto cryptor = MakeContentCryptor(config.cipher_combo, *key);
-  auto root = names.ContentDirPath("");
-  if (!root.ok()) return root.status();
-  const std::string root_path = Join(path, *root);
-  std::filesystem::create_directories(root_path, ec);
-  if (ec) return Status::FromErrno(ec.value(), "create " + root_path);
-  return WriteSmallEncryptedFile(*cryptor, Join(root_path, kDirIdBackupFile), "",
-                                 /*final_empty_chunk=*/true);
-}
-
-Result<std::unique_ptr<Vault>> Vault::Open(const std::string& path, std::string_view password,
-                                           const OpenOptions& options) {
-  auto token = ReadPlainFile(Join(path, kConfigFile), 64 * 1024);
-  if (!token.ok()) {
-    if (token.status().code() == Errc::kNotFound || token.status().code() == Errc::kNotDirectory) {
-      return Status(Errc::kNotAVault, path + " is not a Cryptomator vault (no vault.cryptomator)");
-    }
-    return token.status();
-  }
-  auto kid = ReadVaultConfigKeyId(*token);
-  if (!kid.ok()) return kid.status();
-  if (*kid != "masterkeyfile:masterkey.cryptomator") {
-    Log(LogLevel::kWarning, "vault.cryptomator names key \"" + *kid +
-                                "\"; using masterkey.cryptomator as Cryptomator does");
-  }
-  auto masterkey_json = ReadPlainFile(Join(path, kMasterkeyFile), 64 * 1024);
-  if (!masterkey_json.ok()) {
-    if (masterkey_json.status().code() == Errc::kNotFound) {
-      return Status(Errc::kNotAVault, path + " has no masterkey.cryptomator");
-    }
-    return masterkey_json.status();
-  }
-  auto key = UnlockMasterKeyFile(*masterkey_json, password);
-  if (!key.ok()) return key.status();
-  auto config = VerifyVaultConfig(*token, key->raw());
-  if (!config.ok()) return config.status();
-
-  std::unique_ptr<Vault> vault(
-      new Vault(path, std::move(config).value(), std::move(key).value(), options.read_only));
-  auto root = vault->names_.ContentDirPath("");
-  if (!root.ok()) return root.status();
-  vault->root_ = {"", Join(path, *root)};
-  struct stat st;
-  if (stat(vault->root_.content_path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return Status(Errc::kNotAVault,
-                  path + " has no root directory (" + *root + "): the vault is damaged");
-  }
-  return vault;
-}
-
-Status Vault::ChangePassword(const std::string& path, std::string_view old_password,
-                             std::string_view new_password) {
-  const std::string file = Join(path, kMasterkeyFile);
-  auto old_json = ReadPlainFile(file, 64 * 1024);
-  if (!old_json.ok()) {
-    if (old_json.status().code() == Errc::kNotFound) {
-      return Status(Errc::kNotAVault, path + " has no masterkey.cryptomator");
-    }
-    return old_json.status();
-  }
-  auto key = UnlockMasterKeyFile(*old_json, old_password);
-  if (!key.ok()) return key.status();
-  auto token = ReadPlainFile(Join(path, kConfigFile), 64 * 1024);
-  if (!token.ok()) return token.status();
-  auto config = VerifyVaultConfig(*token, key->raw());
-  if (!config.ok()) return config.status();
-  auto new_json = WrapMasterKeyFile(*key, new_password);
-  if (!new_json.ok()) return new_json.status();
-
-  // Backup named like Cryptomator's: <file>.<first 4 bytes of SHA-256, hex>.bkup
-  const Sha256Digest digest = Sha256(AsBytes(*old_json));
-  std::string tag = EncodeHex(std::span(digest).first(4));
-  for (char& c : tag) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  const std::string backup = file + "." + tag + ".bkup";
-  unlink(backup.c_str());
-  Status s = WritePlainFile(backup, *old_json, true);
-  if (!s.ok()) return s;
-  return ReplacePlainFile(file, *new_json, /*durable=*/true);
-}
 
 Status Vault::CheckWritable() const {
   if (read_only_) return Status(Errc::kReadOnly, "the vault is open read-only");
@@ -514,7 +378,7 @@ Status Vault::WriteLongName(const std::string& node_dir, std::string_view cipher
 }
 
 Result<Entry> Vault::CreateFile(const DirRef& dir, std::string_view name, uint32_t mode,
-                                bool exclusive) {
+                                bool exclusive, std::shared_ptr<EncryptedFile>* opened) {
   const AttributeCache::ChangeScope change(&attributes_);
   Status s = CheckWritable();
   if (s.ok()) s = ValidateName(name);
@@ -538,21 +402,25 @@ Result<Entry> Vault::CreateFile(const DirRef& dir, std::string_view name, uint32
   const bool shortened = names_.NeedsShortening(*ciphertext_name);
   const std::string node_name = names_.NodeName(*ciphertext_name);
   const std::string node_path = Join(dir.content_path, node_name);
-  if (!shortened) {
-    auto file = EncryptedFile::Create(*cryptor_, node_path, mode & 07777);
-    if (!file.ok()) return file.status();
-  } else {
-    // mkdir is the atomic existence check; name.c9s last, so a crash leaves
-    // an invisible node rather than a misnamed one.
-    if (mkdir(node_path.c_str(), 0755) != 0) return Status::FromErrno(errno, "create " + node_path);
-    auto file = EncryptedFile::Create(*cryptor_, Join(node_path, kContentsFile), mode & 07777);
-    s = file.ok() ? WriteLongName(node_path, *ciphertext_name) : file.status();
-    if (!s.ok()) {
-      (void)RemoveAll(node_path);
-      return s;
-    }
+  // A long name's node is a directory: mkdir is the atomic existence check,
+  // and name.c9s comes last, so a crash leaves an invisible node rather
+  // than a misnamed one.
+  if (shortened && mkdir(node_path.c_str(), 0755) != 0) {
+    return Status::FromErrno(errno, "create " + node_path);
   }
-  return LoadNode(dir, node_name, nfc, shortened);
+  auto file = EncryptedFile::Create(*cryptor_, shortened ? Join(node_path, kContentsFile) : node_path,
+                                    mode & 07777);
+  s = file.ok() && shortened ? WriteLongName(node_path, *ciphertext_name) : file.status();
+  if (!s.ok()) {
+    if (shortened) (void)RemoveAll(node_path);
+    return s;
+  }
+  auto entry = LoadNode(dir, node_name, nfc, shortened);
+  if (entry.ok() && opened != nullptr) {
+    std::lock_guard files_lock(files_mutex_);
+    *opened = ShareLocked({entry->attr.device, entry->attr.fileid}, std::move(file).value());
+  }
+  return entry;
 }
 
 Result<Entry> Vault::MakeDirectory(const DirRef& dir, std::string_view name, uint32_t mode) {
@@ -883,7 +751,12 @@ Result<std::shared_ptr<EncryptedFile>> Vault::OpenFile(const Entry& entry) {
     file = EncryptedFile::Open(*cryptor_, entry.data_path, EncryptedFile::Mode::kReadOnly);
   }
   if (!file.ok()) return file.status();
-  std::shared_ptr<EncryptedFile> shared = std::move(file).value();
+  return ShareLocked(key, std::move(file).value());
+}
+
+std::shared_ptr<EncryptedFile> Vault::ShareLocked(const FileKey& key,
+                                                  std::unique_ptr<EncryptedFile> file) {
+  std::shared_ptr<EncryptedFile> shared = std::move(file);
   shared->ReportChangesTo(&attributes_);
   if (open_files_.size() > 1024) {
     std::erase_if(open_files_, [](const auto& kv) { return kv.second.expired(); });

@@ -133,9 +133,12 @@ class Vault {
 
   // Tree mutations. New names are stored in NFC (spec §5.3).
   // CreateFile with `exclusive` false returns an existing file unchanged
-  // (an existing directory is kIsDirectory, a symlink kExists).
+  // (an existing directory is kIsDirectory, a symlink kExists). With
+  // `opened`, a file it creates is also handed back open, as OpenFile
+  // would share it: its first write needs no open and no header read.
   Result<Entry> CreateFile(const DirRef& dir, std::string_view name, uint32_t mode,
-                           bool exclusive = true);
+                           bool exclusive = true,
+                           std::shared_ptr<EncryptedFile>* opened = nullptr);
   Result<Entry> MakeDirectory(const DirRef& dir, std::string_view name, uint32_t mode);
   Result<Entry> MakeSymlink(const DirRef& dir, std::string_view name, std::string_view target);
   Result<std::string> ReadLink(const Entry& entry) const;
@@ -205,6 +208,9 @@ class Vault {
     size_t operator()(const FileKey& k) const { return k.inode * 0x9e3779b97f4a7c15ULL ^ k.device; }
   };
   std::unordered_map<FileKey, std::weak_ptr<EncryptedFile>, FileKeyHash> open_files_;
+  // Makes `file` the one OpenFile shares for `key`; files_mutex_ held.
+  std::shared_ptr<EncryptedFile> ShareLocked(const FileKey& key,
+                                             std::unique_ptr<EncryptedFile> file);
 };
 
 // "d/XX/…" paths and node names are ASCII; cleartext names must be valid

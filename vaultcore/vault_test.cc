@@ -461,6 +461,29 @@ TEST_F(VaultTest, FindOpenFileNeverOpens) {
   EXPECT_EQ(v().FindOpenFile(v().RootEntry().value()), nullptr);
 }
 
+// A file created with `opened` is the one every later OpenFile shares,
+// with its header already in memory, for short and shortened names alike.
+TEST_F(VaultTest, CreateFileHandsBackTheSharedOpenFile) {
+  for (const std::string& name : {std::string("short"), std::string(300, 'n')}) {
+    SCOPED_TRACE(name.size());
+    std::shared_ptr<EncryptedFile> opened;
+    auto created = v().CreateFile(root(), name, 0644, /*exclusive=*/true, &opened);
+    ASSERT_TRUE(IsOk(created));
+    ASSERT_NE(opened, nullptr);
+    EXPECT_TRUE(opened->header_nonce().has_value());
+    EXPECT_EQ(v().FindOpenFile(*created), opened);
+    auto again = v().OpenFile(*created);
+    ASSERT_TRUE(IsOk(again));
+    EXPECT_EQ(*again, opened);
+    ASSERT_TRUE(IsOk(opened->Write(0, AsBytes(std::string_view("via the created file")))));
+    EXPECT_EQ(Read(*created), "via the created file");
+  }
+  std::shared_ptr<EncryptedFile> untouched;
+  EXPECT_TRUE(HasCode(v().CreateFile(root(), "short", 0644, true, &untouched), Errc::kExists));
+  EXPECT_EQ(untouched, nullptr) << "only a file it creates is handed back";
+  ExpectWellFormed();
+}
+
 // The owner of a 0444 file writes it through the descriptor it opened (NFS
 // CREATE 0444 then WRITE). Root bypasses permission bits, so the check runs
 // in a child process that drops to an unprivileged uid.
