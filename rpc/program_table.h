@@ -15,8 +15,11 @@ namespace rpc {
 
 // Where a handler runs: kInline on the connection's I/O thread (cheap
 // metadata answered from caches), kWorker on the worker pool (anything that
-// reads or writes file content or changes the tree).
-enum class Dispatch { kInline, kWorker };
+// reads or writes file content or changes the tree), kDiskWait on the
+// larger pool of threads that mostly wait for the disk (COMMIT's fsync):
+// there many commits wait at once, which the file system turns into one
+// journal commit, and none of them holds up a worker's READ.
+enum class Dispatch { kInline, kWorker, kDiskWait };
 
 template <typename Handler>
 struct Procedure {

@@ -11,12 +11,12 @@ using vaultcore::Log;
 using vaultcore::LogLevel;
 
 Connection::Connection(boost::asio::ip::tcp::socket socket, ClientInfo client,
-                       Dispatcher& dispatcher, boost::asio::thread_pool& workers,
-                       ConnectionLimits limits, std::function<void(Connection*)> on_close)
+                       Dispatcher& dispatcher, ThreadPools pools, ConnectionLimits limits,
+                       std::function<void(Connection*)> on_close)
     : socket_(std::move(socket)),
       client_(std::move(client)),
       dispatcher_(dispatcher),
-      workers_(workers),
+      pools_(pools),
       limits_(limits),
       on_close_(std::move(on_close)),
       assembler_(limits.max_record_size) {}
@@ -93,15 +93,22 @@ void Connection::Dispatch(std::shared_ptr<Call> call) {
       Send(std::move(call));
       return;
     case Dispatcher::Next::kRunOnWorker:
-      Charge(*call);
-      boost::asio::post(workers_, [self = shared_from_this(), call = std::move(call)]() mutable {
-        self->dispatcher_.Execute(*call);
-        auto executor = self->socket_.get_executor();
-        boost::asio::post(
-            executor, [self, call = std::move(call)]() mutable { self->Send(std::move(call)); });
-      });
+      RunOn(pools_.workers, std::move(call));
+      return;
+    case Dispatcher::Next::kRunOnDiskWait:
+      RunOn(pools_.disk_waits, std::move(call));
       return;
   }
+}
+
+void Connection::RunOn(boost::asio::thread_pool& pool, std::shared_ptr<Call> call) {
+  Charge(*call);
+  boost::asio::post(pool, [self = shared_from_this(), call = std::move(call)]() mutable {
+    self->dispatcher_.Execute(*call);
+    auto executor = self->socket_.get_executor();
+    boost::asio::post(executor,
+                      [self, call = std::move(call)]() mutable { self->Send(std::move(call)); });
+  });
 }
 
 void Connection::Charge(Call& call) {

@@ -5,8 +5,8 @@
 // bounded: past the bound the connection stops reading until replies
 // drain, which pushes back on the client through TCP.
 //
-// Every method runs on the server's single I/O thread; workers hand calls
-// back by posting to it. The connection keeps itself alive (shared_ptr)
+// Every method runs on the server's single I/O thread; the thread pools
+// hand calls back by posting to it. The connection keeps itself alive (shared_ptr)
 // while a read, a write or a worker holds it.
 #pragma once
 
@@ -25,6 +25,12 @@
 
 namespace server {
 
+// The server's thread pools, which must outlive every connection.
+struct ThreadPools {
+  boost::asio::thread_pool& workers;     // Dispatch::kWorker
+  boost::asio::thread_pool& disk_waits;  // Dispatch::kDiskWait
+};
+
 struct ConnectionLimits {
   size_t max_record_size = (1 << 20) + (16 << 10);  // a 1 MiB WRITE and its headers
   size_t max_calls_in_flight = 128;
@@ -39,8 +45,7 @@ struct ConnectionLimits {
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(boost::asio::ip::tcp::socket socket, ClientInfo client, Dispatcher& dispatcher,
-             boost::asio::thread_pool& workers, ConnectionLimits limits,
-             std::function<void(Connection*)> on_close);
+             ThreadPools pools, ConnectionLimits limits, std::function<void(Connection*)> on_close);
 
   void Start();
   // Closes the socket; calls still on workers finish and are discarded.
@@ -54,6 +59,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ProcessBuffered();
   // Only from ProcessBuffered's loop, which it must not re-enter.
   void Dispatch(std::shared_ptr<Call> call);
+  // Runs the call on `pool`, then sends its reply from the I/O thread.
+  void RunOn(boost::asio::thread_pool& pool, std::shared_ptr<Call> call);
   void Charge(Call& call);  // one call more in flight
   void Send(std::shared_ptr<Call> call);
   void WriteNext();
@@ -62,7 +69,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::ip::tcp::socket socket_;
   const ClientInfo client_;
   Dispatcher& dispatcher_;
-  boost::asio::thread_pool& workers_;
+  const ThreadPools pools_;
   const ConnectionLimits limits_;
   std::function<void(Connection*)> on_close_;
 

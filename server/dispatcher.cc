@@ -126,7 +126,14 @@ Dispatcher::Next Dispatcher::Prepare(Call& call, const ClientInfo& client) {
         break;
     }
   }
-  if (call.procedure->dispatch == rpc::Dispatch::kWorker) return Next::kRunOnWorker;
+  switch (call.procedure->dispatch) {
+    case rpc::Dispatch::kWorker:
+      return Next::kRunOnWorker;
+    case rpc::Dispatch::kDiskWait:
+      return Next::kRunOnDiskWait;
+    case rpc::Dispatch::kInline:
+      break;
+  }
   RunHandler(call);
   return Next::kReply;
 }

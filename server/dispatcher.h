@@ -31,9 +31,10 @@ class Dispatcher {
   Dispatcher(Export& exp, DispatchOptions options);
 
   enum class Next {
-    kReply,        // call.reply is complete: send it
-    kRunOnWorker,  // call Execute(call) on a worker, then send
-    kDrop,         // send nothing (not a call, or a retransmission in progress)
+    kReply,          // call.reply is complete: send it
+    kRunOnWorker,    // call Execute(call) on a worker, then send
+    kRunOnDiskWait,  // the same on a disk-wait thread
+    kDrop,           // send nothing (not a call, or a retransmission in progress)
   };
   Next Prepare(Call& call, const ClientInfo& client);
   // Runs the procedure Prepare chose and completes the reply.

@@ -33,11 +33,13 @@ NfsServer::NfsServer(Export& exp, ServerOptions options)
     : exp_(exp),
       options_(std::move(options)),
       dispatcher_(exp, options_.dispatch),
-      workers_(WorkerCount(options_.worker_threads)) {}
+      workers_(WorkerCount(options_.worker_threads)),
+      disk_waits_(std::max(1u, options_.disk_wait_threads)) {}
 
 NfsServer::~NfsServer() {
   Stop();
   workers_.join();
+  disk_waits_.join();
 }
 
 vaultcore::Status NfsServer::Bind(const tcp::endpoint& endpoint) {
@@ -115,8 +117,8 @@ void NfsServer::Accept(tcp::acceptor& acceptor) {
         } else {
           Log(LogLevel::kInfo, "client " + ToString(remote) + " connected");
           auto connection = std::make_shared<Connection>(
-              std::move(socket), std::move(client), dispatcher_, workers_, options_.connection,
-              [this](Connection* closed) { connections_.erase(closed); });
+              std::move(socket), std::move(client), dispatcher_, ThreadPools{workers_, disk_waits_},
+              options_.connection, [this](Connection* closed) { connections_.erase(closed); });
           connections_.emplace(connection.get(), connection);
           connection->Start();
         }
@@ -141,7 +143,7 @@ void NfsServer::Stop() {
     auto open = connections_;
     for (auto& [raw, connection] : open) connection->Close();
   });
-  // Closed sockets end their reads; calls on workers post their replies to
+  // Closed sockets end their reads; calls on the pools post their replies to
   // io_, which drops them; io_.run() returns when nothing is left.
 }
 

@@ -2,9 +2,10 @@
 // serves both), the connections, a worker pool, and an orderly stop.
 //
 // Run() turns the calling thread into the I/O thread: it accepts, reads,
-// decodes and answers metadata calls inline; READ, WRITE, COMMIT and tree
-// changes run on `worker_threads` workers, whose thread-local buffers the
-// vault's chunk crypto uses. Stop() may be called from any thread (or a
+// decodes and answers metadata calls inline; READ, WRITE and tree changes
+// run on `worker_threads` workers, whose thread-local buffers the vault's
+// chunk crypto uses; COMMIT runs on `disk_wait_threads`, which mostly wait
+// for fsync. Stop() may be called from any thread (or a
 // signal handler posted to io()); Run() returns once every call in flight
 // has finished. Flushing the write-back buffer is the caller's last step.
 #pragma once
@@ -36,6 +37,8 @@ struct ServerOptions {
   ConnectionLimits connection;
   size_t max_connections = 256;
   unsigned worker_threads = 0;  // 0: one per core, at least 2
+  // As many COMMITs as wait on the disk at once (knfsd starts 8 threads).
+  unsigned disk_wait_threads = 8;
 };
 
 class NfsServer {
@@ -64,6 +67,7 @@ class NfsServer {
   Dispatcher dispatcher_;
   boost::asio::io_context io_;
   boost::asio::thread_pool workers_;
+  boost::asio::thread_pool disk_waits_;
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
   std::unordered_map<Connection*, std::shared_ptr<Connection>> connections_;
   bool stopping_ = false;

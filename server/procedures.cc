@@ -10,6 +10,7 @@ namespace {
 using rpc::Dispatch;
 constexpr auto kInline = Dispatch::kInline;
 constexpr auto kWorker = Dispatch::kWorker;
+constexpr auto kDiskWait = Dispatch::kDiskWait;
 constexpr uint32_t kMount = mount3::kProgram;
 constexpr uint32_t kNfs = nfs3::kProgram;
 
@@ -43,7 +44,7 @@ constexpr std::array kTable = {
     ProcedureEntry{kNfs, 3, nfs3::kFsstat, "FSSTAT", nfs3::Fsstat, kInline, false},
     ProcedureEntry{kNfs, 3, nfs3::kFsinfo, "FSINFO", nfs3::Fsinfo, kInline, false},
     ProcedureEntry{kNfs, 3, nfs3::kPathconf, "PATHCONF", nfs3::Pathconf, kInline, false},
-    ProcedureEntry{kNfs, 3, nfs3::kCommit, "COMMIT", nfs3::Commit, kWorker, false},
+    ProcedureEntry{kNfs, 3, nfs3::kCommit, "COMMIT", nfs3::Commit, kDiskWait, false},
 };
 
 }  // namespace

@@ -408,8 +408,8 @@ Result<Entry> Vault::CreateFile(const DirRef& dir, std::string_view name, uint32
   if (shortened && mkdir(node_path.c_str(), 0755) != 0) {
     return Status::FromErrno(errno, "create " + node_path);
   }
-  auto file = EncryptedFile::Create(*cryptor_, shortened ? Join(node_path, kContentsFile) : node_path,
-                                    mode & 07777);
+  auto file = EncryptedFile::Create(
+      *cryptor_, shortened ? Join(node_path, kContentsFile) : node_path, mode & 07777);
   s = file.ok() && shortened ? WriteLongName(node_path, *ciphertext_name) : file.status();
   if (!s.ok()) {
     if (shortened) (void)RemoveAll(node_path);

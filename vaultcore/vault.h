@@ -137,8 +137,7 @@ class Vault {
   // `opened`, a file it creates is also handed back open, as OpenFile
   // would share it: its first write needs no open and no header read.
   Result<Entry> CreateFile(const DirRef& dir, std::string_view name, uint32_t mode,
-                           bool exclusive = true,
-                           std::shared_ptr<EncryptedFile>* opened = nullptr);
+                           bool exclusive = true, std::shared_ptr<EncryptedFile>* opened = nullptr);
   Result<Entry> MakeDirectory(const DirRef& dir, std::string_view name, uint32_t mode);
   Result<Entry> MakeSymlink(const DirRef& dir, std::string_view name, std::string_view target);
   Result<std::string> ReadLink(const Entry& entry) const;
