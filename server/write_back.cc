@@ -63,9 +63,10 @@ struct WriteBackBuffer::FileState : std::enable_shared_from_this<FileState> {
 // What a write will do, worked out before anything changes so that a
 // failed read or a full budget leaves the buffer as it was.
 struct WriteBackBuffer::WritePlan {
-  uint64_t old_end = 0;  // logical size before the write
-  uint64_t new_end = 0;  // and after it
-  size_t growth = 0;     // buffered bytes it adds
+  uint64_t disk_size = 0;  // the file's size on disk
+  uint64_t old_end = 0;    // logical size before the write
+  uint64_t new_end = 0;    // and after it
+  size_t growth = 0;       // buffered bytes it adds
   // Touched chunks that are not buffered and not wholly overwritten (so at
   // most the first and the last), read from disk, in index order.
   std::vector<std::pair<uint64_t, std::vector<uint8_t>>> loaded;
@@ -174,6 +175,7 @@ Status WriteBackBuffer::PlanWriteLocked(FileState& state, uint64_t offset, size_
   auto disk_size = state.file->Size();
   if (!disk_size.ok()) return disk_size.status();
   const uint64_t end = offset + length;
+  plan.disk_size = *disk_size;
   plan.old_end = std::max(*disk_size, BufferedEndLocked(state));
   plan.new_end = std::max(plan.old_end, end);
   plan.growth = 0;
@@ -291,15 +293,33 @@ Status WriteBackBuffer::FlushLocked(FileState& state, bool log_failure) {
   return result;
 }
 
-Status WriteBackBuffer::WriteThroughLocked(FileState& state, uint64_t offset,
-                                           std::span<const uint8_t> data) {
-  Status s = FlushLocked(state, /*log_failure=*/false);
-  if (!s.ok()) return s;
-  s = state.file->Write(offset, data);
+bool WriteBackBuffer::IsWholeChunkWriteLocked(const FileState& state, const WritePlan& plan,
+                                              uint64_t offset, size_t length) {
+  const uint64_t end = offset + length;
+  // At least one chunk (smaller writes are what the buffer is for), no
+  // hole before it on disk (EncryptedFile would fill one with zeros that a
+  // buffered chunk may be about to replace), and its last chunk either
+  // full or the file's last.
+  if (length < kChunk || offset % kChunk != 0 || offset > plan.disk_size) return false;
+  if (end % kChunk != 0 && end < plan.old_end) return false;
+  auto overlap = state.chunks.lower_bound(offset / kChunk);
+  return overlap == state.chunks.end() || overlap->first > (end - 1) / kChunk;
+}
+
+Status WriteBackBuffer::WriteDirectLocked(FileState& state, uint64_t offset,
+                                          std::span<const uint8_t> data) {
+  Status s = state.file->Write(offset, data);
   std::lock_guard lock(mutex_);
   ++state.written_gen;
   UpdateLruLocked(state, /*touch=*/true);
   return s;
+}
+
+Status WriteBackBuffer::WriteThroughLocked(FileState& state, uint64_t offset,
+                                           std::span<const uint8_t> data) {
+  Status s = FlushLocked(state, /*log_failure=*/false);
+  if (!s.ok()) return s;
+  return WriteDirectLocked(state, offset, data);
 }
 
 Status WriteBackBuffer::MakeRoom(size_t bytes, const FileState* self) {
@@ -355,7 +375,9 @@ Status WriteBackBuffer::Write(const std::shared_ptr<EncryptedFile>& file, uint64
     WritePlan plan;
     Status s = PlanWriteLocked(*state, offset, data.size(), plan);
     if (s.ok()) {
-      if (plan.growth > options_.max_bytes) {
+      if (IsWholeChunkWriteLocked(*state, plan, offset, data.size())) {
+        s = WriteDirectLocked(*state, offset, data);
+      } else if (plan.growth > options_.max_bytes) {
         s = WriteThroughLocked(*state, offset, data);
       } else if (TryReserve(*state, plan.growth)) {
         ApplyWriteLocked(*state, plan, offset, data);

@@ -19,6 +19,10 @@
 //   - a file has not been written for Options::idle_flush: a background
 //     thread writes it out and fsyncs it, so a file at rest becomes durable
 //     even if the client never commits.
+// A write of whole chunks that no buffered chunk overlaps, starting within
+// the file on disk, is never buffered: it is encrypted and written to the
+// file at once (the kernel's page cache holds it until COMMIT's fsync).
+// Buffering it could not save any encryption, and would cost two copies.
 // A flush that fails drops the file's buffered data (keeping it would pin
 // the budget and show readers bytes that may never reach the disk) and the
 // error becomes sticky: the next Commit of that file reports it, so the
@@ -152,6 +156,14 @@ class WriteBackBuffer {
                                     WritePlan& plan);
   void ApplyWriteLocked(FileState& state, WritePlan& plan, uint64_t offset,
                         std::span<const uint8_t> data);
+  // Whether the planned write is of whole chunks that can go straight to
+  // the file (see the top of this file).
+  static bool IsWholeChunkWriteLocked(const FileState& state, const WritePlan& plan,
+                                      uint64_t offset, size_t length);
+  // Writes `data` to the file now, unbuffered; WriteThroughLocked first
+  // writes out what is buffered.
+  vaultcore::Status WriteDirectLocked(FileState& state, uint64_t offset,
+                                      std::span<const uint8_t> data);
   vaultcore::Status WriteThroughLocked(FileState& state, uint64_t offset,
                                        std::span<const uint8_t> data);
   // Writes out and drops all buffered chunks of the file. Returns this

@@ -426,6 +426,39 @@ TEST_P(WriteBackTest, WriteLargerThanTheBudgetGoesStraightThrough) {
   ExpectBuffered(buffer, file, model);
 }
 
+// Whole chunks that start within the file on disk and meet no buffered
+// chunk go to the file at once; everything else waits in the buffer.
+TEST_P(WriteBackTest, WholeChunksGoStraightToTheFile) {
+  FilePtr file = Create();
+  ASSERT_NE(file, nullptr);
+  WriteBackBuffer buffer(NoIdle());
+  Bytes model;
+  auto write = [&](uint64_t offset, size_t length) {
+    const Bytes data = RandomBytes(length, rng_);
+    ASSERT_TRUE(IsOk(buffer.Write(file, offset, data)));
+    ModelWrite(model, offset, data);
+  };
+  write(0, 2 * kChunk + 100);  // the file's last chunk may be short
+  EXPECT_EQ(buffer.buffered_bytes(), 0u);
+  ExpectOnDisk(file->path(), model);
+
+  write(4 * kChunk, kChunk);  // past a hole
+  EXPECT_EQ(buffer.buffered_bytes(), kChunk);
+  write(2 * kChunk, kChunk);  // the hole's start, below a buffered chunk: straight
+  EXPECT_EQ(buffer.buffered_bytes(), kChunk);
+  write(4 * kChunk + 10, 20);     // into the buffered chunk
+  write(3 * kChunk, 2 * kChunk);  // meets the buffered chunk: buffered with it
+  EXPECT_EQ(buffer.buffered_bytes(), 2 * kChunk);
+  write(kChunk, kChunk - 1);  // less than a chunk: buffered
+  EXPECT_EQ(buffer.buffered_bytes(), 3 * kChunk);
+  write(0, kChunk);  // a whole chunk short of the end of file: straight
+  EXPECT_EQ(buffer.buffered_bytes(), 3 * kChunk);
+  ExpectBuffered(buffer, file, model);
+  ASSERT_TRUE(IsOk(buffer.Commit(file)));
+  EXPECT_EQ(buffer.buffered_bytes(), 0u);
+  ExpectOnDisk(file->path(), model);
+}
+
 TEST_P(WriteBackTest, IdleFileIsWrittenOutWithoutCommit) {
   FilePtr file = Create();
   ASSERT_NE(file, nullptr);
@@ -514,9 +547,9 @@ TEST_P(WriteBackTest, DestructionWritesEverythingOut) {
     WriteBackBuffer buffer(NoIdle());
     const Bytes data_a = RandomBytes(kChunk + 1, rng_);
     const Bytes data_b = RandomBytes(17, rng_);
-    ASSERT_TRUE(IsOk(buffer.Write(a, 0, data_a)));
+    ASSERT_TRUE(IsOk(buffer.Write(a, 1, data_a)));  // unaligned: buffered
     ASSERT_TRUE(IsOk(buffer.Write(b, 3 * kChunk, data_b)));
-    ModelWrite(model_a, 0, data_a);
+    ModelWrite(model_a, 1, data_a);
     ModelWrite(model_b, 3 * kChunk, data_b);
     ExpectOnDisk(a->path(), {});
   }
@@ -549,12 +582,13 @@ TEST_P(WriteBackTest, FailedPressureFlushIsStickyUntilCommit) {
   ASSERT_NE(failing, nullptr);
   ASSERT_NE(other, nullptr);
   WriteBackBuffer buffer(NoIdle(2 * kChunk));
-  ASSERT_TRUE(IsOk(buffer.Write(failing, 0, RandomBytes(kChunk, rng_))));
+  ASSERT_TRUE(IsOk(buffer.Write(failing, 0, RandomBytes(kChunk - 1, rng_))));
   EXPECT_EQ(buffer.failed_flushes(), 0u);
   // Room for this needs `failing` written out, which fails; that is not
   // this write's error.
-  const Bytes data = RandomBytes(2 * kChunk, rng_);
-  ASSERT_TRUE(IsOk(buffer.Write(other, 0, data)));
+  Bytes data;
+  ModelWrite(data, 1, RandomBytes(2 * kChunk - 1, rng_));
+  ASSERT_TRUE(IsOk(buffer.Write(other, 1, std::span(data).subspan(1))));
   EXPECT_EQ(buffer.failed_flushes(), 1u) << "the server's write verifier depends on it";
   EXPECT_EQ(buffer.buffered_bytes(), 2 * kChunk);
   ExpectBuffered(buffer, failing, original);
@@ -572,7 +606,7 @@ TEST_P(WriteBackTest, FailedFlushOfTheSameFileFailsTheWrite) {
   FilePtr file = ReadOnlyFile({});
   ASSERT_NE(file, nullptr);
   WriteBackBuffer buffer(NoIdle(2 * kChunk));
-  ASSERT_TRUE(IsOk(buffer.Write(file, 0, RandomBytes(kChunk, rng_))));
+  ASSERT_TRUE(IsOk(buffer.Write(file, 0, RandomBytes(kChunk - 1, rng_))));
   // Making room means writing out this file's own earlier data.
   EXPECT_TRUE(
       HasCode(buffer.Write(file, 2 * kChunk, RandomBytes(2 * kChunk, rng_)), Errc::kPermission));
