@@ -18,7 +18,9 @@ namespace rpc {
 // reads or writes file content or changes the tree), kDiskWait on the
 // larger pool of threads that mostly wait for the disk (COMMIT's fsync):
 // there many commits wait at once, which the file system turns into one
-// journal commit, and none of them holds up a worker's READ.
+// journal commit, and none of them holds up a worker's READ. Where fsync
+// costs next to nothing (tmpfs) the server runs kDiskWait calls on the
+// workers instead.
 enum class Dispatch { kInline, kWorker, kDiskWait };
 
 template <typename Handler>

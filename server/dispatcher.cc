@@ -13,6 +13,13 @@ using rpc::AuthStat;
 using vaultcore::Log;
 using vaultcore::LogLevel;
 
+namespace {
+// Measured with the create workload (CREATE, WRITE, COMMIT) at 8 and 32 in
+// flight: on tmpfs the hand-off to a disk-wait thread cost 15-30 % of the
+// rate, on this machine's disk (fsync ~1 ms) it gained 12-57 %.
+constexpr std::chrono::microseconds kWorthADiskWaitThread{100};
+}  // namespace
+
 Dispatcher::Dispatcher(Export& exp, DispatchOptions options) : exp_(exp), options_(options) {}
 
 void Dispatcher::LogRefusal(const ClientInfo& client, const std::string& why) {
@@ -130,7 +137,10 @@ Dispatcher::Next Dispatcher::Prepare(Call& call, const ClientInfo& client) {
     case rpc::Dispatch::kWorker:
       return Next::kRunOnWorker;
     case rpc::Dispatch::kDiskWait:
-      return Next::kRunOnDiskWait;
+      // Handing a call to another thread costs tens of microseconds; only
+      // an fsync that takes longer is worth it.
+      return exp_.write_back().recent_sync_time() >= kWorthADiskWaitThread ? Next::kRunOnDiskWait
+                                                                           : Next::kRunOnWorker;
     case rpc::Dispatch::kInline:
       break;
   }

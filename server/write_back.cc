@@ -467,7 +467,7 @@ Status WriteBackBuffer::Commit(const std::shared_ptr<EncryptedFile>& file) {
   if (file == nullptr) return Status(Errc::kInvalidArgument, "write-back: no file");
   std::unique_lock<std::mutex> lock;
   StatePtr state = LockState(file.get(), nullptr, lock);
-  if (state == nullptr) return file->Sync();
+  if (state == nullptr) return Sync(*file);
   (void)FlushLocked(*state, /*log_failure=*/false);  // its error, if first, is in state->error
   const Status reported = std::exchange(state->error, Status());
   uint64_t generation;
@@ -477,9 +477,24 @@ Status WriteBackBuffer::Commit(const std::shared_ptr<EncryptedFile>& file) {
   }
   // fdatasync can take long: let readers and writers of the file go on.
   lock.unlock();
-  Status s = file->Sync();
+  Status s = Sync(*file);
   if (s.ok()) FinishSync(state, generation);
   return reported.ok() ? s : reported;
+}
+
+Status WriteBackBuffer::Sync(EncryptedFile& file) {
+  const auto start = std::chrono::steady_clock::now();
+  Status s = file.Sync();
+  const int64_t took = std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+  // An average over about the last eight: one slow fsync on tmpfs (a busy
+  // moment) moves it little, a disk shows within a few COMMITs.
+  int64_t old = recent_sync_us_.load(std::memory_order_relaxed);
+  while (!recent_sync_us_.compare_exchange_weak(old, (7 * old + took) / 8,
+                                                std::memory_order_relaxed)) {
+  }
+  return s;
 }
 
 Status WriteBackBuffer::WriteStable(const std::shared_ptr<EncryptedFile>& file, uint64_t offset,
@@ -551,7 +566,7 @@ Status WriteBackBuffer::FlushAll(bool sync) {
       ForgetIfIdleLocked(*state);
     }
     if (need_sync) {
-      Status s = state->file->Sync();
+      Status s = Sync(*state->file);
       if (s.ok()) {
         FinishSync(state, generation);
       } else if (first.ok()) {
@@ -580,7 +595,7 @@ void WriteBackBuffer::IdleFlush(const StatePtr& state) {
     }
   }
   if (need_sync) {
-    Status s = state->file->Sync();
+    Status s = Sync(*state->file);
     if (s.ok()) {
       FinishSync(state, generation);
     } else {

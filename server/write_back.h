@@ -140,6 +140,13 @@ class WriteBackBuffer {
   // client resends what it has not seen committed.
   uint64_t failed_flushes() const { return failed_flushes_.load(std::memory_order_relaxed); }
 
+  // How long an fsync took lately (a moving average over the recent ones;
+  // a disk's figure until the first). On tmpfs it is next to nothing, and
+  // a COMMIT is not worth a thread of its own (see Dispatch::kDiskWait).
+  std::chrono::microseconds recent_sync_time() const {
+    return std::chrono::microseconds(recent_sync_us_.load(std::memory_order_relaxed));
+  }
+
  private:
   struct FileState;
   using StatePtr = std::shared_ptr<FileState>;
@@ -205,6 +212,9 @@ class WriteBackBuffer {
   bool stop_ = false;
 
   std::atomic<uint64_t> failed_flushes_{0};
+  std::atomic<int64_t> recent_sync_us_{1000};
+  // file.Sync(), timed into recent_sync_us_.
+  vaultcore::Status Sync(vaultcore::EncryptedFile& file);
 
   std::thread idle_thread_;  // last: started once everything above exists
 };
