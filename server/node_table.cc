@@ -142,9 +142,12 @@ Result<FileHandle> NodeTable::HandleFor(const Entry& entry) {
   bool known = false;
   {
     std::lock_guard lock(mutex_);
+    // The same inode and ctime under another name may be a new file on a
+    // reused inode, made in the same clock tick (ext4's ctime moves every
+    // few milliseconds): its nonce must come from its own header.
     auto it = files_.find(entry.attr.fileid);
     if (it != files_.end() && SameTime(it->second.ctime, entry.attr.ctime) &&
-        it->second.nonce != kNoNonce) {
+        it->second.entry.node_path == entry.node_path && it->second.nonce != kNoNonce) {
       nonce = it->second.nonce;
       known = true;
     }
