@@ -6,8 +6,8 @@
 // drain, which pushes back on the client through TCP.
 //
 // Every method runs on the server's single I/O thread; the thread pools
-// hand calls back by posting to it. The connection keeps itself alive (shared_ptr)
-// while a read, a write or a worker holds it.
+// hand calls back by posting to it. The connection keeps itself alive
+// (shared_ptr) while a read, a write or a pool thread holds it.
 #pragma once
 
 #include <boost/asio/io_context.hpp>

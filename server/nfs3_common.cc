@@ -115,9 +115,7 @@ Stat ApplySattr(Request& request, Entry& entry, const Sattr& attr) {
   }
   vaultcore::Vault& vault = request.exp.vault();
   WriteBackBuffer& buffer = request.exp.write_back();
-  bool changed = false;
   if (attr.size) {
-    changed = true;
     if (entry.kind() == vaultcore::NodeKind::kDirectory) return kErrIsDir;
     if (entry.kind() != vaultcore::NodeKind::kFile) return kErrInval;
     const uint64_t old_size = request.exp.VisibleAttributes(entry).size;
@@ -129,14 +127,12 @@ Stat ApplySattr(Request& request, Entry& entry, const Sattr& attr) {
     if (!truncated.ok()) return StatFor(truncated);
   }
   if (attr.mode) {
-    changed = true;
     vaultcore::Status s = vault.SetMode(entry, *attr.mode & 07777);
     if (!s.ok()) return StatFor(s);
   }
   const auto atime = TimeToSet(attr.atime_how, attr.atime);
   const auto mtime = TimeToSet(attr.mtime_how, attr.mtime);
   if (atime || mtime) {
-    changed = true;
     // Buffered data written out later would move mtime past what was set.
     if (auto file = vault.FindOpenFile(entry)) {
       vaultcore::Status s = buffer.Commit(file);
@@ -147,6 +143,7 @@ Stat ApplySattr(Request& request, Entry& entry, const Sattr& attr) {
   }
   // Nothing asked for (a CREATE without attributes): `entry` is as fresh
   // as the caller had it.
+  const bool changed = attr.size || attr.mode || atime || mtime;
   return changed ? StatFor(vault.Refresh(entry)) : kOk;
 }
 

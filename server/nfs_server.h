@@ -1,13 +1,14 @@
 // The NFS server of one export: TCP listeners for NFS and MOUNT (one port
-// serves both), the connections, a worker pool, and an orderly stop.
+// serves both), the connections, the thread pools, and an orderly stop.
 //
 // Run() turns the calling thread into the I/O thread: it accepts, reads,
 // decodes and answers metadata calls inline; READ, WRITE and tree changes
 // run on `worker_threads` workers, whose thread-local buffers the vault's
 // chunk crypto uses; COMMIT runs on `disk_wait_threads`, which mostly wait
-// for fsync. Stop() may be called from any thread (or a
-// signal handler posted to io()); Run() returns once every call in flight
-// has finished. Flushing the write-back buffer is the caller's last step.
+// for fsync (on the workers where fsync costs nothing). Stop() may be
+// called from any thread (or a signal handler posted to io()); Run()
+// returns once every call in flight has finished. Flushing the write-back
+// buffer is the caller's last step.
 #pragma once
 
 #include <boost/asio/io_context.hpp>

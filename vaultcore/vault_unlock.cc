@@ -14,6 +14,21 @@
 namespace vaultcore {
 using namespace vault_layout;
 
+namespace {
+
+constexpr size_t kMaxKeyFileSize = 64 * 1024;
+
+// masterkey.cryptomator as JSON text; kNotAVault when the vault has none.
+Result<std::string> ReadMasterkeyFile(const std::string& vault_path) {
+  auto json = ReadPlainFile(Join(vault_path, kMasterkeyFile), kMaxKeyFileSize);
+  if (!json.ok() && json.status().code() == Errc::kNotFound) {
+    return Status(Errc::kNotAVault, vault_path + " has no masterkey.cryptomator");
+  }
+  return json;
+}
+
+}  // namespace
+
 Status Vault::Create(const std::string& path, std::string_view password,
                      const CreateOptions& options) {
   std::error_code ec;
@@ -59,7 +74,7 @@ Status Vault::Create(const std::string& path, std::string_view password,
 
 Result<std::unique_ptr<Vault>> Vault::Open(const std::string& path, std::string_view password,
                                            const OpenOptions& options) {
-  auto token = ReadPlainFile(Join(path, kConfigFile), 64 * 1024);
+  auto token = ReadPlainFile(Join(path, kConfigFile), kMaxKeyFileSize);
   if (!token.ok()) {
     if (token.status().code() == Errc::kNotFound || token.status().code() == Errc::kNotDirectory) {
       return Status(Errc::kNotAVault, path + " is not a Cryptomator vault (no vault.cryptomator)");
@@ -72,13 +87,8 @@ Result<std::unique_ptr<Vault>> Vault::Open(const std::string& path, std::string_
     Log(LogLevel::kWarning, "vault.cryptomator names key \"" + *kid +
                                 "\"; using masterkey.cryptomator as Cryptomator does");
   }
-  auto masterkey_json = ReadPlainFile(Join(path, kMasterkeyFile), 64 * 1024);
-  if (!masterkey_json.ok()) {
-    if (masterkey_json.status().code() == Errc::kNotFound) {
-      return Status(Errc::kNotAVault, path + " has no masterkey.cryptomator");
-    }
-    return masterkey_json.status();
-  }
+  auto masterkey_json = ReadMasterkeyFile(path);
+  if (!masterkey_json.ok()) return masterkey_json.status();
   auto key = UnlockMasterKeyFile(*masterkey_json, password);
   if (!key.ok()) return key.status();
   auto config = VerifyVaultConfig(*token, key->raw());
@@ -99,17 +109,11 @@ Result<std::unique_ptr<Vault>> Vault::Open(const std::string& path, std::string_
 
 Status Vault::ChangePassword(const std::string& path, std::string_view old_password,
                              std::string_view new_password) {
-  const std::string file = Join(path, kMasterkeyFile);
-  auto old_json = ReadPlainFile(file, 64 * 1024);
-  if (!old_json.ok()) {
-    if (old_json.status().code() == Errc::kNotFound) {
-      return Status(Errc::kNotAVault, path + " has no masterkey.cryptomator");
-    }
-    return old_json.status();
-  }
+  auto old_json = ReadMasterkeyFile(path);
+  if (!old_json.ok()) return old_json.status();
   auto key = UnlockMasterKeyFile(*old_json, old_password);
   if (!key.ok()) return key.status();
-  auto token = ReadPlainFile(Join(path, kConfigFile), 64 * 1024);
+  auto token = ReadPlainFile(Join(path, kConfigFile), kMaxKeyFileSize);
   if (!token.ok()) return token.status();
   auto config = VerifyVaultConfig(*token, key->raw());
   if (!config.ok()) return config.status();
@@ -120,6 +124,7 @@ Status Vault::ChangePassword(const std::string& path, std::string_view old_passw
   const Sha256Digest digest = Sha256(AsBytes(*old_json));
   std::string tag = EncodeHex(std::span(digest).first(4));
   for (char& c : tag) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  const std::string file = Join(path, kMasterkeyFile);
   const std::string backup = file + "." + tag + ".bkup";
   unlink(backup.c_str());
   Status s = WritePlainFile(backup, *old_json, true);
