@@ -30,4 +30,9 @@ void AttributeCache::Put(const std::string& path, uint64_t generation, const Att
   entries_.insert_or_assign(path, Cached{attr, Clock::now()});
 }
 
+void AttributeCache::Forget(const std::string& path) {
+  std::lock_guard lock(mutex_);
+  entries_.erase(path);
+}
+
 }  // namespace vaultcore

@@ -61,6 +61,8 @@ class AttributeCache {
   // file replaced under the same name by someone else is another object.
   std::optional<Attributes> Get(const std::string& path, NodeKind kind, uint64_t fileid = 0) const;
   void Put(const std::string& path, uint64_t generation, const Attributes& attr);
+  // Drops what is cached for `path`: the disk has just said it is gone.
+  void Forget(const std::string& path);
 
   // Notes a change in `cache` (if any) when it goes out of scope, however
   // the change ended.

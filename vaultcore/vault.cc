@@ -271,7 +271,11 @@ Status Vault::Refresh(Entry& entry) const {
 Status Vault::RefreshFromDisk(Entry& entry) const {
   const uint64_t generation = attributes_.generation();
   Status s = StatInto(entry.data_path, entry.kind(), entry.attr);
-  if (s.ok()) attributes_.Put(entry.data_path, generation, entry.attr);
+  if (s.ok()) {
+    attributes_.Put(entry.data_path, generation, entry.attr);
+  } else {
+    attributes_.Forget(entry.data_path);
+  }
   return s;
 }
 

@@ -115,7 +115,9 @@ class Vault {
   // Re-reads the attributes of `entry` (and nothing else). With the
   // attribute cache on, Refresh may take them from it (only for the same
   // object: the entry's fileid, when it has one); RefreshFromDisk never
-  // does, for callers about to touch the object's data.
+  // does, for callers about to touch the object's data. What the disk
+  // says is gone is gone from the cache too: once any call has seen a
+  // removal made behind our back, no later one answers from the cache.
   Status Refresh(Entry& entry) const;
   Status RefreshFromDisk(Entry& entry) const;
   // Turns the attribute cache on (see attribute_cache.h for what a TTL
