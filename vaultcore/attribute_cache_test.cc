@@ -43,6 +43,16 @@ TEST(AttributeCacheTest, AnyChangeDropsEverything) {
   EXPECT_EQ(cache.Get("/a", NodeKind::kFile)->size, 2u);
 }
 
+TEST(AttributeCacheTest, ForgetDropsOnePath) {
+  AttributeCache cache;
+  cache.set_ttl(1h);
+  cache.Put("/a", cache.generation(), FileOfSize(1));
+  cache.Put("/b", cache.generation(), FileOfSize(2));
+  cache.Forget("/a");
+  EXPECT_FALSE(cache.Get("/a", NodeKind::kFile));
+  EXPECT_EQ(cache.Get("/b", NodeKind::kFile)->size, 2u);
+}
+
 TEST(AttributeCacheTest, WhatWasReadBeforeAChangeIsNotKept) {
   AttributeCache cache;
   cache.set_ttl(1h);
