@@ -56,17 +56,6 @@ std::string_view XdrReader::String(uint32_t max_size) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
-void XdrWriter::U32(uint32_t v) {
-  const uint8_t b[4] = {static_cast<uint8_t>(v >> 24), static_cast<uint8_t>(v >> 16),
-                        static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
-  out_.insert(out_.end(), b, b + 4);
-}
-
-void XdrWriter::U64(uint64_t v) {
-  U32(static_cast<uint32_t>(v >> 32));
-  U32(static_cast<uint32_t>(v));
-}
-
 void XdrWriter::FixedOpaque(std::span<const uint8_t> bytes) {
   out_.insert(out_.end(), bytes.begin(), bytes.end());
   out_.resize(out_.size() + (Padded(bytes.size()) - bytes.size()), 0);

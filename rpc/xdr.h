@@ -49,9 +49,21 @@ class XdrWriter {
  public:
   explicit XdrWriter(std::pmr::vector<uint8_t>& out) : out_(out) {}
 
-  void U32(uint32_t v);
+  // Inline: a READDIRPLUS page writes some thirty of these per entry.
+  void U32(uint32_t v) {
+    const size_t at = out_.size();
+    out_.resize(at + 4);
+    uint8_t* p = out_.data() + at;
+    p[0] = static_cast<uint8_t>(v >> 24);
+    p[1] = static_cast<uint8_t>(v >> 16);
+    p[2] = static_cast<uint8_t>(v >> 8);
+    p[3] = static_cast<uint8_t>(v);
+  }
   void I32(int32_t v) { U32(static_cast<uint32_t>(v)); }
-  void U64(uint64_t v);
+  void U64(uint64_t v) {
+    U32(static_cast<uint32_t>(v >> 32));
+    U32(static_cast<uint32_t>(v));
+  }
   void Bool(bool v) { U32(v ? 1 : 0); }
   void Opaque(std::span<const uint8_t> bytes);  // length, bytes, padding
   void String(std::string_view s);

@@ -1,5 +1,7 @@
 #include "server/directory_page.h"
 
+#include <algorithm>
+#include <optional>
 #include <string_view>
 
 #include "server/nfs3_common.h"
@@ -14,26 +16,29 @@ using vaultcore::Entry;
 constexpr size_t kAttrSize = 84;  // fattr3
 constexpr size_t kPostOpAttrSize = 4 + kAttrSize;
 constexpr size_t kPostOpFhSize = 4 + 4 + ((FileHandle::kSize + 3) & ~size_t{3});
+// No page is larger than a READ may be (FSINFO's rtmax), whatever the
+// client asks for; most replies fit in what is reserved up front, so the
+// reply grows in the arena at most a few times.
+constexpr size_t kMaxPage = size_t{1} << 20;
+constexpr size_t kReservedPage = size_t{64} << 10;
 
 size_t Padded(size_t n) { return (n + 3) & ~size_t{3}; }
 
 // entry3: value-follows, fileid, name, cookie.
 size_t EntrySize(std::string_view name) { return 4 + 8 + 4 + Padded(name.size()) + 8; }
 
-struct PageItem {
-  std::string_view name;
-  const Entry* entry;  // null for "." and ".."
-  uint64_t fileid;
-};
-
 class PageWriter {
  public:
   PageWriter(Request& request, const ReaddirArgs& args, bool plus)
-      : request_(request), plus_(plus), dircount_(args.count), maxcount_(args.maxcount) {}
+      : request_(request),
+        plus_(plus),
+        dircount_(std::min<size_t>(args.count, kMaxPage)),
+        maxcount_(std::min<size_t>(args.maxcount, kMaxPage)) {}
 
   // The reply so far: status, dir attributes, verifier. Counted against
   // maxcount together with the closing "no more entries" and eof.
   void Begin(const Entry& dir, uint64_t verifier) {
+    request_.reply.ReserveCapacity(std::min(maxcount_, kReservedPage));
     EncodeStat(request_, kOk);
     EncodeAttr(request_, dir);
     request_.reply.U64(verifier);
@@ -41,7 +46,10 @@ class PageWriter {
   }
 
   // Adds one entry; false if it does not fit (nothing written then).
-  bool Add(std::string_view name, uint64_t fileid, uint64_t cookie, const Entry* object) {
+  // `object` is described as it is, or with `refresh` after re-reading its
+  // attributes (from the attribute cache, if it may).
+  bool Add(std::string_view name, uint64_t fileid, uint64_t cookie, const Entry& object,
+           bool refresh) {
     const size_t base = EntrySize(name);
     size_t size = base;
     if (plus_) size += kPostOpAttrSize + kPostOpFhSize;
@@ -52,15 +60,15 @@ class PageWriter {
     out.String(name);
     out.U64(cookie);
     if (plus_) {
-      Entry fresh;
-      bool have = false;
-      if (object != nullptr) {
-        fresh = *object;
-        have = request_.exp.vault().Refresh(fresh).ok();
+      std::optional<Entry> fresh;
+      if (refresh) {
+        fresh = object;
+        if (!request_.exp.vault().Refresh(*fresh).ok()) fresh.reset();
       }
-      if (have) {
-        EncodeAttr(request_, fresh);
-        auto handle = request_.exp.nodes().HandleFor(fresh);
+      if (!refresh || fresh) {
+        const Entry& described = fresh ? *fresh : object;
+        EncodeAttr(request_, described);
+        auto handle = request_.exp.nodes().HandleFor(described);
         EncodePostOpFh(out, handle.ok() ? handle->span() : std::span<const uint8_t>());
       } else {
         EncodePostOpAttr(out, nullptr, request_.exp.attr_policy());
@@ -118,16 +126,19 @@ void EncodeDirectoryPage(Request& request, const ReaddirArgs& args, bool plus) {
   uint64_t cookie = args.cookie;
   bool full = false;
   if (cookie == 0) {
-    full = !page.Add(".", dir.attr.fileid, 1, &dir);
+    full = !page.Add(".", dir.attr.fileid, 1, dir, /*refresh=*/false);
     if (!full) cookie = 1;
   }
   if (!full && cookie == 1) {
     // A parent that cannot be read (removed meanwhile) shows as "." does.
     auto up = request.exp.nodes().Parent(dir);
     const Entry& parent = up.ok() ? *up : dir;
-    full = !page.Add("..", parent.attr.fileid, 2, &parent);
+    full = !page.Add("..", parent.attr.fileid, 2, parent, /*refresh=*/false);
     if (!full) cookie = 2;
   }
+  // Attributes read with the listing are used as long as cached ones would
+  // be; past that, each is read again.
+  const bool refresh = !request.exp.vault().attributes().IsFresh((*listing)->attributes_read);
   // Entry i has cookie i + 3, whatever was skipped before it.
   const size_t first = cookie >= 2 ? cookie - 2 : entries.size();
   for (size_t i = first; !full && i < entries.size(); ++i) {
@@ -138,7 +149,7 @@ void EncodeDirectoryPage(Request& request, const ReaddirArgs& args, bool plus) {
                      "READDIR skips a name of " + std::to_string(e.name.size()) + " bytes");
       continue;
     }
-    full = !page.Add(e.name, e.attr.fileid, i + 3, &e);
+    full = !page.Add(e.name, e.attr.fileid, i + 3, e, refresh);
   }
   const bool eof = !full;
   if (page.count() == 0 && !eof) {

@@ -45,6 +45,8 @@ vaultcore::Attributes Export::VisibleAttributes(const vaultcore::Entry& entry) {
   if (entry.kind() != vaultcore::NodeKind::kFile) return attr;
   // Only data still in the buffer can make the file look longer than
   // `entry` says (its attributes are as fresh as the attribute cache's).
+  // Bytes are counted before they enter the buffer: none counted, none there.
+  if (write_back_.buffered_bytes() == 0) return attr;
   if (auto file = vault_.FindOpenFile(entry)) {
     if (auto end = write_back_.BufferedEnd(*file)) attr.size = std::max(attr.size, *end);
   }

@@ -1,5 +1,5 @@
-// READDIRPLUS (RFC 1813 §3.3.17): names with handles and attributes, read
-// fresh for each entry; see directory_page.h.
+// READDIRPLUS (RFC 1813 §3.3.17): names with handles and attributes, the
+// attributes as fresh as the attribute cache's; see directory_page.h.
 #include "server/directory_page.h"
 #include "server/procedures.h"
 

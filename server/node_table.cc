@@ -81,6 +81,12 @@ uint64_t VerifierOf(const std::vector<Entry>& entries) {
 
 constexpr std::array<uint8_t, 8> kNoNonce{};
 
+// Whether two entries of a file name the same node. A listed entry is
+// remembered by address, so READDIRPLUS usually finds the very same one.
+bool SamePlace(const Entry& remembered, const Entry& entry) {
+  return &remembered == &entry || remembered.node_path == entry.node_path;
+}
+
 }  // namespace
 
 NodeTable::NodeTable(vaultcore::Vault& vault) : vault_(vault), codec_(vault.master_key()) {
@@ -130,7 +136,7 @@ Result<FileHandle> NodeTable::HandleFor(const Entry& entry) {
     std::lock_guard lock(mutex_);
     auto it = files_.find(entry.attr.fileid);
     if (it != files_.end() && it->second.handle && SameTime(it->second.ctime, entry.attr.ctime) &&
-        it->second.entry.node_path == entry.node_path) {
+        SamePlace(*it->second.entry, entry)) {
       return *it->second.handle;
     }
   }
@@ -147,7 +153,7 @@ Result<FileHandle> NodeTable::HandleFor(const Entry& entry) {
     // few milliseconds): its nonce must come from its own header.
     auto it = files_.find(entry.attr.fileid);
     if (it != files_.end() && SameTime(it->second.ctime, entry.attr.ctime) &&
-        it->second.entry.node_path == entry.node_path && it->second.nonce != kNoNonce) {
+        SamePlace(*it->second.entry, entry) && it->second.nonce != kNoNonce) {
       nonce = it->second.nonce;
       known = true;
     }
@@ -246,8 +252,8 @@ Result<std::string> NodeTable::DirectoryIdOf(const vaultcore::Sha1Digest& hash) 
 
 Result<Entry> NodeTable::ResolveFile(const HandleFields& fields, bool from_cache) {
   // nullopt: the file is no longer where it was last seen.
-  auto check = [&](FileLocation location) -> std::optional<Result<Entry>> {
-    Entry entry = std::move(location.entry);
+  auto check = [&](const FileLocation& location) -> std::optional<Result<Entry>> {
+    Entry entry = *location.entry;
     const Status s = from_cache ? vault_.Refresh(entry) : vault_.RefreshFromDisk(entry);
     if (!s.ok() || entry.attr.fileid != fields.inode) return std::nullopt;
     if (fields.nonce_prefix == kNoNonce) return Result<Entry>(std::move(entry));
@@ -305,6 +311,11 @@ Result<Entry> NodeTable::ResolveFile(const HandleFields& fields, bool from_cache
 
 void NodeTable::RememberFile(const Entry& entry, const std::array<uint8_t, 8>& nonce) {
   std::lock_guard lock(mutex_);
+  RememberFileLocked(entry, nonce, nullptr);
+}
+
+void NodeTable::RememberFileLocked(const Entry& entry, const std::array<uint8_t, 8>& nonce,
+                                   std::shared_ptr<const Entry> shared) {
   if (files_.size() >= kMaxRememberedFiles) files_.clear();
   removed_.erase(entry.attr.fileid);  // the inode has been reused
   FileLocation& location = files_[entry.attr.fileid];
@@ -313,36 +324,74 @@ void NodeTable::RememberFile(const Entry& entry, const std::array<uint8_t, 8>& n
     location.issued_hint.reset();
   }
   if (nonce != location.nonce) location.handle.reset();
-  location.entry = entry;
+  if (shared) {
+    location.entry = std::move(shared);
+  } else if (!location.entry || !SamePlace(*location.entry, entry) ||
+             location.entry->data_path != entry.data_path) {
+    location.entry = std::make_shared<const Entry>(entry);
+  }
   location.ctime = entry.attr.ctime;
   location.nonce = nonce;
 }
 
 void NodeTable::RememberDirectory(const std::string& dir_id) { (void)HashOf(dir_id); }
 
-Result<std::vector<Entry>> NodeTable::ListAndRemember(const vaultcore::DirRef& dir) {
-  auto entries = vault_.List(dir);
-  if (!entries.ok()) return entries.status();
-  for (const Entry& e : *entries) Remember(e, /*moved=*/false);
-  return entries;
-}
-
 void NodeTable::Remember(const Entry& entry, bool moved) {
   if (entry.kind() == NodeKind::kDirectory) {
     RememberDirectory(entry.dir_id);
     return;
   }
+  std::lock_guard lock(mutex_);
+  RememberLocked(entry, moved, nullptr);
+}
+
+void NodeTable::RememberLocked(const Entry& entry, bool moved,
+                               std::shared_ptr<const Entry> shared) {
   // Keep a nonce already known: for a file this server moved (a rename
   // changes ctime, not the content), or one whose ctime has not changed.
   std::array<uint8_t, 8> nonce = kNoNonce;
+  auto it = files_.find(entry.attr.fileid);
+  if (it != files_.end() && (moved || SameTime(it->second.ctime, entry.attr.ctime))) {
+    nonce = it->second.nonce;
+  }
+  RememberFileLocked(entry, nonce, std::move(shared));
+}
+
+void NodeTable::RememberListed(const std::shared_ptr<const Listing>& listing,
+                               const std::string& dir_id) {
+  std::vector<const std::string*> child_dirs;
   {
     std::lock_guard lock(mutex_);
-    auto it = files_.find(entry.attr.fileid);
-    if (it != files_.end() && (moved || SameTime(it->second.ctime, entry.attr.ctime))) {
-      nonce = it->second.nonce;
+    // Only a cached listing is pointed into: DetachLocked lets go of it
+    // when it leaves the cache. Any other is copied from.
+    auto cached = listings_.find(dir_id);
+    const bool point_into = cached != listings_.end() && cached->second.listing == listing;
+    for (const Entry& e : listing->entries) {
+      if (e.kind() == NodeKind::kDirectory) {
+        child_dirs.push_back(&e.dir_id);
+      } else {
+        RememberLocked(e, /*moved=*/false,
+                       point_into ? std::shared_ptr<const Entry>(listing, &e) : nullptr);
+      }
     }
   }
-  RememberFile(entry, nonce);
+  for (const std::string* id : child_dirs) RememberDirectory(*id);  // HashOf takes the lock
+}
+
+void NodeTable::DetachLocked(const Listing& listing) {
+  for (const Entry& e : listing.entries) {
+    if (e.kind() == NodeKind::kDirectory) continue;
+    auto it = files_.find(e.attr.fileid);
+    if (it != files_.end() && it->second.entry.get() == &e) {
+      it->second.entry = std::make_shared<const Entry>(e);
+    }
+  }
+}
+
+void NodeTable::ForgetListingLocked(std::unordered_map<std::string, CachedListing>::iterator it) {
+  DetachLocked(*it->second.listing);
+  listing_lru_.erase(it->second.lru);
+  listings_.erase(it);
 }
 
 Result<Entry> NodeTable::Parent(const Entry& dir) {
@@ -380,8 +429,8 @@ void NodeTable::WalkTree() {
     queue.pop_front();
     auto listing = List(DirectoryEntry(dir));
     if (!listing.ok()) continue;
+    RememberListed(*listing, dir.id);
     for (const Entry& e : (*listing)->entries) {
-      Remember(e, /*moved=*/false);
       if (e.kind() == NodeKind::kDirectory) queue.push_back(e.AsDir());
     }
   }
@@ -393,6 +442,9 @@ Result<std::shared_ptr<const Listing>> NodeTable::List(const Entry& dir) {
     if (errno == ENOENT) return Status(Errc::kNotFound, "directory was removed");
     return Status::FromErrno(errno, "stat " + dir.data_path);
   }
+  // A listing that no longer holds: the locations that point into it are
+  // pointed at the new one first, so that only names gone since are copied.
+  std::shared_ptr<const Listing> replaced;
   {
     std::lock_guard lock(mutex_);
     auto it = listings_.find(dir.dir_id);
@@ -401,35 +453,44 @@ Result<std::shared_ptr<const Listing>> NodeTable::List(const Entry& dir) {
         listing_lru_.splice(listing_lru_.begin(), listing_lru_, it->second.lru);
         return it->second.listing;
       }
+      replaced = std::move(it->second.listing);
       listing_lru_.erase(it->second.lru);
       listings_.erase(it);
     }
   }
   timespec now{};
   clock_gettime(CLOCK_REALTIME, &now);
-  auto entries = ListAndRemember(dir.AsDir());
+  const vaultcore::AttributeCache::Stamp read_at = vault_.attributes().Now();
+  auto entries = vault_.List(dir.AsDir());
   if (!entries.ok()) return entries.status();
   std::sort(entries->begin(), entries->end(),
             [](const Entry& a, const Entry& b) { return a.node_path < b.node_path; });
   auto listing = std::make_shared<Listing>();
   listing->verifier = VerifierOf(*entries);
+  listing->attributes_read = read_at;
   listing->entries = std::move(entries).value();
+  std::shared_ptr<const Listing> shared = std::move(listing);
 
   const bool racy = Nanoseconds(now) - Nanoseconds(before.st_mtim) < kRacyWindowNs ||
                     Nanoseconds(now) - Nanoseconds(before.st_ctim) < kRacyWindowNs;
   if (!racy) {
     std::lock_guard lock(mutex_);
+    if (auto it = listings_.find(dir.dir_id); it != listings_.end()) ForgetListingLocked(it);
     if (listings_.size() >= kMaxCachedListings) {
-      listings_.erase(listing_lru_.back());
-      listing_lru_.pop_back();
+      ForgetListingLocked(listings_.find(listing_lru_.back()));
     }
     listing_lru_.push_front(dir.dir_id);
     CachedListing& cached = listings_[dir.dir_id];
-    cached.listing = listing;
+    cached.listing = shared;
     cached.validated = before;
     cached.lru = listing_lru_.begin();
   }
-  return std::shared_ptr<const Listing>(std::move(listing));
+  RememberListed(shared, dir.dir_id);
+  if (replaced) {
+    std::lock_guard lock(mutex_);
+    DetachLocked(*replaced);
+  }
+  return shared;
 }
 
 void NodeTable::Removed(const Entry& entry) {
@@ -445,10 +506,10 @@ void NodeTable::Removed(const Entry& entry) {
 
 void NodeTable::DirectoryChanged(const std::string& dir_id) {
   std::lock_guard lock(mutex_);
-  auto it = listings_.find(dir_id);
-  if (it == listings_.end()) return;
-  listing_lru_.erase(it->second.lru);
-  listings_.erase(it);
+  // Never served again; kept until the next List of the directory, which
+  // points the remembered files at its new listing first (detaching all of
+  // a large listing on every CREATE in it would copy every entry).
+  if (auto it = listings_.find(dir_id); it != listings_.end()) it->second.validated = {};
 }
 
 }  // namespace server

@@ -46,8 +46,12 @@ namespace server {
 
 // One directory's entries in a stable order (by ciphertext node name), and
 // the verifier that changes whenever the set of names or objects changes.
+// The entries' attributes were read from disk at `attributes_read`: while
+// the vault's attribute cache says that stamp is fresh, they are as good
+// as what the cache holds.
 struct Listing {
   uint64_t verifier = 0;
+  vaultcore::AttributeCache::Stamp attributes_read;
   std::vector<vaultcore::Entry> entries;
 };
 
@@ -79,8 +83,8 @@ class NodeTable {
   // The listing of a directory; cached, validated against the ciphertext.
   vaultcore::Result<std::shared_ptr<const Listing>> List(const vaultcore::Entry& dir);
 
-  // After a change this server made in a directory: the cached listing
-  // goes, whatever the time stamps say.
+  // After a change this server made in a directory: the cached listing is
+  // not used again, whatever the time stamps say.
   void DirectoryChanged(const std::string& dir_id);
   // After this server removed a file or symlink: its handles answer STALE
   // at once, without searching the tree for it. Then calls the removal
@@ -97,7 +101,9 @@ class NodeTable {
 
  private:
   struct FileLocation {
-    vaultcore::Entry entry;
+    // Points into the cached listing of its directory while there is one
+    // (a 100,000-name directory is then held once, not twice); else a copy.
+    std::shared_ptr<const vaultcore::Entry> entry;
     timespec ctime{};                // when `nonce` was read
     std::array<uint8_t, 8> nonce{};  // all zero: not read yet
     // The parent hint of the handles already given out for this file. A
@@ -120,11 +126,21 @@ class NodeTable {
   vaultcore::Result<std::string> DirectoryIdOf(const vaultcore::Sha1Digest& hash);
   // The absolute path of the content directory a directory hash names.
   std::string ContentPathOf(const vaultcore::Sha1Digest& hash) const;
-  // Lists `dir` and remembers every child; returns the listing.
-  vaultcore::Result<std::vector<vaultcore::Entry>> ListAndRemember(const vaultcore::DirRef& dir);
   // Remembers where a listed (or, `moved`, just renamed) child is; a
   // directory by its id.
   void Remember(const vaultcore::Entry& entry, bool moved);
+  // Remember for a file, with mutex_ held; `shared`, if given, is `entry`
+  // itself, kept instead of a copy.
+  void RememberLocked(const vaultcore::Entry& entry, bool moved,
+                      std::shared_ptr<const vaultcore::Entry> shared);
+  // Remembers every child of directory `dir_id` in `listing`, pointing into
+  // the listing if it is the cached one.
+  void RememberListed(const std::shared_ptr<const Listing>& listing, const std::string& dir_id);
+  // `listing` leaves the cache: the locations still pointing into it get
+  // copies of their own, so that no listing outlives its place in the
+  // cache. Needs mutex_.
+  void DetachLocked(const Listing& listing);
+  void ForgetListingLocked(std::unordered_map<std::string, CachedListing>::iterator it);
   // The entry of a directory as List and Resolve use it (no name).
   static vaultcore::Entry DirectoryEntry(const vaultcore::DirRef& dir);
   // Lists every directory of the vault (through the listing cache),
@@ -132,6 +148,8 @@ class NodeTable {
   // must not cost a walk each time).
   void WalkTree();
   void RememberFile(const vaultcore::Entry& entry, const std::array<uint8_t, 8>& nonce);
+  void RememberFileLocked(const vaultcore::Entry& entry, const std::array<uint8_t, 8>& nonce,
+                          std::shared_ptr<const vaultcore::Entry> shared);
   // The hint to put in the file's handles: the one given out before, else
   // `current` (which is then remembered).
   vaultcore::Sha1Digest IssuedHint(uint64_t inode, const vaultcore::Sha1Digest& current);

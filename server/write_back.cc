@@ -89,10 +89,7 @@ WriteBackBuffer::~WriteBackBuffer() {
   }
 }
 
-size_t WriteBackBuffer::buffered_bytes() const {
-  std::lock_guard lock(mutex_);
-  return buffered_;
-}
+size_t WriteBackBuffer::buffered_bytes() const { return buffered_.load(); }
 
 WriteBackBuffer::StatePtr WriteBackBuffer::LockState(
     const EncryptedFile* file, const std::shared_ptr<EncryptedFile>* create_with,

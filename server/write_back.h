@@ -206,7 +206,7 @@ class WriteBackBuffer {
   // Files with buffered bytes or unsynced writes, least recently written
   // first.
   std::list<StatePtr> lru_;
-  size_t buffered_ = 0;
+  std::atomic<size_t> buffered_{0};  // changed under mutex_; buffered_bytes() reads it without
   std::condition_variable room_cv_;  // a flush finished: bytes may have been freed
   std::condition_variable stop_cv_;  // wakes the background thread to stop
   bool stop_ = false;

@@ -31,8 +31,20 @@ void AttributeCache::Put(const std::string& path, uint64_t generation, const Att
 }
 
 void AttributeCache::Forget(const std::string& path) {
+  forgotten_.fetch_add(1, std::memory_order_acq_rel);
   std::lock_guard lock(mutex_);
   entries_.erase(path);
+}
+
+AttributeCache::Stamp AttributeCache::Now() const {
+  return {generation(), forgotten_.load(std::memory_order_acquire), Clock::now()};
+}
+
+bool AttributeCache::IsFresh(const Stamp& stamp) const {
+  const int64_t ttl = ttl_ns_.load(std::memory_order_relaxed);
+  return ttl > 0 && stamp.generation == generation() &&
+         stamp.forgotten == forgotten_.load(std::memory_order_acquire) &&
+         Clock::now() - stamp.taken < std::chrono::nanoseconds(ttl);
 }
 
 }  // namespace vaultcore

@@ -64,6 +64,18 @@ class AttributeCache {
   // Drops what is cached for `path`: the disk has just said it is gone.
   void Forget(const std::string& path);
 
+  // When some attributes were read from disk (take it before reading).
+  // While IsFresh says so, they are as trustworthy as cached ones: the
+  // TTL has not passed, nothing changed through this process, and no call
+  // has found a cached path gone since.
+  struct Stamp {
+    uint64_t generation = 0;
+    uint64_t forgotten = 0;
+    std::chrono::steady_clock::time_point taken{};
+  };
+  Stamp Now() const;
+  bool IsFresh(const Stamp& stamp) const;
+
   // Notes a change in `cache` (if any) when it goes out of scope, however
   // the change ended.
   class ChangeScope {
@@ -88,6 +100,7 @@ class AttributeCache {
 
   std::atomic<int64_t> ttl_ns_{0};
   std::atomic<uint64_t> generation_{0};
+  std::atomic<uint64_t> forgotten_{0};  // Forget() calls so far
   mutable std::mutex mutex_;
   uint64_t entries_generation_ = 0;  // the generation every entry belongs to
   std::unordered_map<std::string, Cached> entries_;

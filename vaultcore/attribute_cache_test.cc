@@ -53,6 +53,25 @@ TEST(AttributeCacheTest, ForgetDropsOnePath) {
   EXPECT_EQ(cache.Get("/b", NodeKind::kFile)->size, 2u);
 }
 
+TEST(AttributeCacheTest, AStampIsFreshUntilAChangeAForgetOrTheTtl) {
+  AttributeCache cache;
+  EXPECT_FALSE(cache.IsFresh(cache.Now())) << "the cache is off";
+  cache.set_ttl(1h);
+  const AttributeCache::Stamp stamp = cache.Now();
+  EXPECT_TRUE(cache.IsFresh(stamp));
+  cache.NoteChange();
+  EXPECT_FALSE(cache.IsFresh(stamp));
+
+  const AttributeCache::Stamp before_forget = cache.Now();
+  cache.Forget("/gone");
+  EXPECT_FALSE(cache.IsFresh(before_forget));
+
+  cache.set_ttl(1ms);
+  const AttributeCache::Stamp short_lived = cache.Now();
+  std::this_thread::sleep_for(5ms);
+  EXPECT_FALSE(cache.IsFresh(short_lived));
+}
+
 TEST(AttributeCacheTest, WhatWasReadBeforeAChangeIsNotKept) {
   AttributeCache cache;
   cache.set_ttl(1h);

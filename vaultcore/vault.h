@@ -123,6 +123,9 @@ class Vault {
   // Turns the attribute cache on (see attribute_cache.h for what a TTL
   // means); off (0) by default.
   void SetAttributeCacheTtl(std::chrono::nanoseconds ttl) { attributes_.set_ttl(ttl); }
+  // For callers keeping attributes of their own (a server's cached
+  // listings): whether what they read is still as good as the cache.
+  const AttributeCache& attributes() const { return attributes_; }
 
   // The parent of `dir`; the root is its own parent. Learned from lookups
   // and listings; after a restart it may walk the tree once.

@@ -1,0 +1,114 @@
+// NodeTable's cached listings and the file locations that point into them.
+#include "server/node_table.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include "vaultcore/vault_test_fixture.h"
+
+namespace vaultcore::vault_testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class NodeTableTest : public VaultTest {
+ protected:
+  // A listing taken right after a change is not cached (the racy window).
+  static void LetTheDirectorySettle() { std::this_thread::sleep_for(150ms); }
+
+  std::shared_ptr<const server::Listing> ListRoot(server::NodeTable& nodes) {
+    auto root_entry = v().RootEntry();
+    EXPECT_TRUE(IsOk(root_entry));
+    auto listing = nodes.List(*root_entry);
+    EXPECT_TRUE(IsOk(listing));
+    return listing.ok() ? *listing : nullptr;
+  }
+
+  static const Entry* Find(const server::Listing& listing, std::string_view name) {
+    for (const Entry& e : listing.entries) {
+      if (e.name == name) return &e;
+    }
+    return nullptr;
+  }
+};
+
+TEST_F(NodeTableTest, AListingTakenAgainFreesTheOldOneAndItsFilesStillResolve) {
+  MakeFile(root(), "a", "alpha");
+  MakeFile(root(), "b", "beta");
+  LetTheDirectorySettle();
+  server::NodeTable nodes(v());
+  auto listing = ListRoot(nodes);
+  ASSERT_NE(listing, nullptr);
+  ASSERT_EQ(listing->entries.size(), 2u);
+  const Entry* a = Find(*listing, "a");
+  ASSERT_NE(a, nullptr);
+  auto handle = nodes.HandleFor(*a);
+  ASSERT_TRUE(IsOk(handle));
+  // Asked again, the cached listing is the same object.
+  EXPECT_EQ(ListRoot(nodes), listing);
+
+  const std::weak_ptr<const server::Listing> weak = listing;
+  listing.reset();
+  nodes.DirectoryChanged("");
+  auto relisted = ListRoot(nodes);
+  ASSERT_NE(relisted, nullptr);
+  EXPECT_TRUE(weak.expired()) << "a remembered location keeps a dropped listing alive";
+  EXPECT_EQ(relisted->entries.size(), 2u);
+
+  auto resolved = nodes.Resolve(handle->span());
+  ASSERT_TRUE(IsOk(resolved));
+  EXPECT_EQ(resolved->name, "a");
+  EXPECT_EQ(resolved->attr.size, 5u);
+}
+
+TEST_F(NodeTableTest, ARelistingLetsGoOfTheOldListing) {
+  MakeFile(root(), "a", "alpha");
+  MakeFile(root(), "b", "beta");
+  LetTheDirectorySettle();
+  server::NodeTable nodes(v());
+  auto old_listing = ListRoot(nodes);
+  ASSERT_NE(old_listing, nullptr);
+  auto handle_a = nodes.HandleFor(*Find(*old_listing, "a"));
+  auto handle_b = nodes.HandleFor(*Find(*old_listing, "b"));
+  ASSERT_TRUE(IsOk(handle_a));
+  ASSERT_TRUE(IsOk(handle_b));
+
+  // Removed behind the table's back (as a sync client would).
+  ASSERT_TRUE(IsOk(v().Remove(root(), "b")));
+  LetTheDirectorySettle();
+  const std::weak_ptr<const server::Listing> weak = old_listing;
+  old_listing.reset();
+  auto new_listing = ListRoot(nodes);
+  ASSERT_NE(new_listing, nullptr);
+  EXPECT_EQ(new_listing->entries.size(), 1u);
+  EXPECT_TRUE(weak.expired()) << "the removed file's location keeps the old listing alive";
+
+  auto a = nodes.Resolve(handle_a->span());
+  ASSERT_TRUE(IsOk(a));
+  EXPECT_EQ(a->name, "a");
+  auto b = nodes.Resolve(handle_b->span());
+  EXPECT_EQ(b.status().code(), Errc::kNotFound);
+}
+
+TEST_F(NodeTableTest, ListedAttributesAreFreshUntilAChange) {
+  const Entry file = MakeFile(root(), "a", "alpha");
+  LetTheDirectorySettle();
+  server::NodeTable nodes(v());
+  auto listing = ListRoot(nodes);
+  ASSERT_NE(listing, nullptr);
+  EXPECT_FALSE(v().attributes().IsFresh(listing->attributes_read)) << "the cache is off";
+
+  v().SetAttributeCacheTtl(1h);
+  nodes.DirectoryChanged("");
+  listing = ListRoot(nodes);
+  ASSERT_NE(listing, nullptr);
+  EXPECT_TRUE(v().attributes().IsFresh(listing->attributes_read));
+  Write(file, "a longer content");
+  EXPECT_FALSE(v().attributes().IsFresh(listing->attributes_read));
+}
+
+}  // namespace
+}  // namespace vaultcore::vault_testing
