@@ -23,6 +23,11 @@ namespace {
 constexpr size_t kMaxRememberedFiles = 1 << 20;
 constexpr size_t kMaxRemembered = 1 << 16;
 constexpr size_t kMaxCachedListings = 64;
+// A cached listing up to this long gets its attributes read again when they
+// are past the attribute cache's TTL (a stat per entry, about 1 µs); a
+// longer one would stall the I/O thread, and its pages refresh entry by
+// entry instead.
+constexpr size_t kMaxRereadEntries = 10'000;
 // A stale handle must not make every request walk the whole tree.
 constexpr auto kWalkInterval = std::chrono::seconds(2);
 // File-system time stamps advance in ticks of a few milliseconds; a listing
@@ -445,13 +450,15 @@ Result<std::shared_ptr<const Listing>> NodeTable::List(const Entry& dir) {
   // A listing that no longer holds: the locations that point into it are
   // pointed at the new one first, so that only names gone since are copied.
   std::shared_ptr<const Listing> replaced;
+  bool names_hold = false;
   {
     std::lock_guard lock(mutex_);
     auto it = listings_.find(dir.dir_id);
     if (it != listings_.end()) {
-      if (SameDirectoryState(it->second.validated, before)) {
+      names_hold = SameDirectoryState(it->second.validated, before);
+      if (names_hold) {
         listing_lru_.splice(listing_lru_.begin(), listing_lru_, it->second.lru);
-        return it->second.listing;
+        if (!AttributesToReread(*it->second.listing)) return it->second.listing;
       }
       replaced = std::move(it->second.listing);
       listing_lru_.erase(it->second.lru);
@@ -460,16 +467,19 @@ Result<std::shared_ptr<const Listing>> NodeTable::List(const Entry& dir) {
   }
   timespec now{};
   clock_gettime(CLOCK_REALTIME, &now);
-  const vaultcore::AttributeCache::Stamp read_at = vault_.attributes().Now();
-  auto entries = vault_.List(dir.AsDir());
-  if (!entries.ok()) return entries.status();
-  std::sort(entries->begin(), entries->end(),
-            [](const Entry& a, const Entry& b) { return a.node_path < b.node_path; });
-  auto listing = std::make_shared<Listing>();
-  listing->verifier = VerifierOf(*entries);
-  listing->attributes_read = read_at;
-  listing->entries = std::move(entries).value();
-  std::shared_ptr<const Listing> shared = std::move(listing);
+  std::shared_ptr<const Listing> shared = names_hold ? RereadAttributes(*replaced) : nullptr;
+  if (shared == nullptr) {
+    const vaultcore::AttributeCache::Stamp read_at = vault_.attributes().Now();
+    auto entries = vault_.List(dir.AsDir());
+    if (!entries.ok()) return entries.status();
+    std::sort(entries->begin(), entries->end(),
+              [](const Entry& a, const Entry& b) { return a.node_path < b.node_path; });
+    auto listing = std::make_shared<Listing>();
+    listing->verifier = VerifierOf(*entries);
+    listing->attributes_read = read_at;
+    listing->entries = std::move(entries).value();
+    shared = std::move(listing);
+  }
 
   const bool racy = Nanoseconds(now) - Nanoseconds(before.st_mtim) < kRacyWindowNs ||
                     Nanoseconds(now) - Nanoseconds(before.st_ctim) < kRacyWindowNs;
@@ -491,6 +501,25 @@ Result<std::shared_ptr<const Listing>> NodeTable::List(const Entry& dir) {
     DetachLocked(*replaced);
   }
   return shared;
+}
+
+bool NodeTable::AttributesToReread(const Listing& listing) const {
+  const vaultcore::AttributeCache& cache = vault_.attributes();
+  return cache.enabled() && listing.entries.size() <= kMaxRereadEntries &&
+         !cache.IsFresh(listing.attributes_read);
+}
+
+std::shared_ptr<const Listing> NodeTable::RereadAttributes(const Listing& old) {
+  auto listing = std::make_shared<Listing>();
+  listing->verifier = old.verifier;
+  listing->attributes_read = vault_.attributes().Now();
+  listing->entries = old.entries;
+  for (Entry& e : listing->entries) {
+    const uint64_t fileid = e.attr.fileid;
+    // Gone or replaced, though the directory looks unchanged: list it again.
+    if (!vault_.RefreshFromDisk(e).ok() || e.attr.fileid != fileid) return nullptr;
+  }
+  return listing;
 }
 
 void NodeTable::Removed(const Entry& entry) {

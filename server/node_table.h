@@ -18,7 +18,9 @@
 // Listings are validated against the content directory's stat on every
 // use, so a change a sync client makes shows up at the next READDIR; a
 // listing taken too close to a directory change to be trusted (the
-// "racy" window of coarse file-system timestamps) is taken again.
+// "racy" window of coarse file-system timestamps) is taken again. A
+// listing's attributes are read again once the attribute cache would no
+// longer trust them.
 //
 // Thread-safe. The Vault must outlive the table.
 #pragma once
@@ -157,6 +159,12 @@ class NodeTable {
   // The hash naming a directory's content directory; remembers both ways.
   vaultcore::Result<vaultcore::Sha1Digest> HashOf(const std::string& dir_id);
   vaultcore::Result<std::array<uint8_t, 8>> NoncePrefix(const std::string& data_path) const;
+  // Whether a cached listing, its names still current, should have its
+  // attributes read again before it is used (see kMaxRereadEntries).
+  bool AttributesToReread(const Listing& listing) const;
+  // `old` with every entry's attributes read from disk now; null if an
+  // entry is gone or replaced (then the directory must be listed again).
+  std::shared_ptr<const Listing> RereadAttributes(const Listing& old);
 
   vaultcore::Vault& vault_;
   const HandleCodec codec_;

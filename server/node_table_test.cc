@@ -110,5 +110,25 @@ TEST_F(NodeTableTest, ListedAttributesAreFreshUntilAChange) {
   EXPECT_FALSE(v().attributes().IsFresh(listing->attributes_read));
 }
 
+TEST_F(NodeTableTest, AStaleListingHasItsAttributesReadAgain) {
+  const Entry file = MakeFile(root(), "a", "alpha");
+  LetTheDirectorySettle();
+  v().SetAttributeCacheTtl(1h);
+  server::NodeTable nodes(v());
+  auto listing = ListRoot(nodes);
+  ASSERT_NE(listing, nullptr);
+  EXPECT_EQ(ListRoot(nodes), listing);
+
+  Write(file, "a longer content");  // the directory itself is unchanged
+  auto reread = ListRoot(nodes);
+  ASSERT_NE(reread, nullptr);
+  EXPECT_NE(reread, listing);
+  EXPECT_EQ(reread->verifier, listing->verifier) << "the same names: cookies stay valid";
+  ASSERT_EQ(reread->entries.size(), 1u);
+  EXPECT_EQ(reread->entries[0].attr.size, 16u);
+  EXPECT_TRUE(v().attributes().IsFresh(reread->attributes_read));
+  EXPECT_EQ(ListRoot(nodes), reread);
+}
+
 }  // namespace
 }  // namespace vaultcore::vault_testing

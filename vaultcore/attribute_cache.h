@@ -49,6 +49,7 @@ class AttributeCache {
   static constexpr size_t kMaxEntries = 1 << 16;
 
   void set_ttl(std::chrono::nanoseconds ttl) { ttl_ns_.store(ttl.count()); }
+  bool enabled() const { return ttl_ns_.load(std::memory_order_relaxed) > 0; }
 
   // Read this before reading the disk, and hand it to Put with what was
   // read: a change in between makes Put a no-op.
