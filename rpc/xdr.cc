@@ -81,11 +81,6 @@ void XdrWriter::ShrinkOpaque(size_t offset, size_t n) {
   std::fill(out_.begin() + static_cast<std::ptrdiff_t>(offset + n), out_.end(), 0);
 }
 
-void XdrWriter::PatchU32(size_t offset, uint32_t v) {
-  out_[offset] = static_cast<uint8_t>(v >> 24);
-  out_[offset + 1] = static_cast<uint8_t>(v >> 16);
-  out_[offset + 2] = static_cast<uint8_t>(v >> 8);
-  out_[offset + 3] = static_cast<uint8_t>(v);
-}
+void XdrWriter::PatchU32(size_t offset, uint32_t v) { StoreU32(out_.data() + offset, v); }
 
 }  // namespace rpc

@@ -45,6 +45,14 @@ class XdrReader {
   bool ok_ = true;
 };
 
+// Stores `v` big-endian at `out`, as XDR stores every integer.
+inline void StoreU32(uint8_t* out, uint32_t v) {
+  out[0] = static_cast<uint8_t>(v >> 24);
+  out[1] = static_cast<uint8_t>(v >> 16);
+  out[2] = static_cast<uint8_t>(v >> 8);
+  out[3] = static_cast<uint8_t>(v);
+}
+
 class XdrWriter {
  public:
   explicit XdrWriter(std::pmr::vector<uint8_t>& out) : out_(out) {}
@@ -53,11 +61,7 @@ class XdrWriter {
   void U32(uint32_t v) {
     const size_t at = out_.size();
     out_.resize(at + 4);
-    uint8_t* p = out_.data() + at;
-    p[0] = static_cast<uint8_t>(v >> 24);
-    p[1] = static_cast<uint8_t>(v >> 16);
-    p[2] = static_cast<uint8_t>(v >> 8);
-    p[3] = static_cast<uint8_t>(v);
+    StoreU32(out_.data() + at, v);
   }
   void I32(int32_t v) { U32(static_cast<uint32_t>(v)); }
   void U64(uint64_t v) {

@@ -80,10 +80,7 @@ void EncodeFattr(rpc::XdrWriter& out, const vaultcore::Attributes& attr, const A
   std::array<uint8_t, kFattrSize> bytes{};
   size_t at = 0;
   auto u32 = [&](uint32_t v) {
-    bytes[at] = static_cast<uint8_t>(v >> 24);
-    bytes[at + 1] = static_cast<uint8_t>(v >> 16);
-    bytes[at + 2] = static_cast<uint8_t>(v >> 8);
-    bytes[at + 3] = static_cast<uint8_t>(v);
+    rpc::StoreU32(bytes.data() + at, v);
     at += 4;
   };
   auto u64 = [&](uint64_t v) {
