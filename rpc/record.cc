@@ -27,11 +27,29 @@ RecordAssembler::State RecordAssembler::Feed(std::span<const uint8_t> input, siz
     pos += take;
     fragment_left_ -= take;
     if (fragment_left_ > 0) break;  // input used up mid-fragment
-    in_fragment_ = false;
-    if (last_fragment_) ready_ = true;
+    EndFragment();
   }
   *consumed = pos;
   return ready_ ? State::kRecordReady : State::kNeedMore;
+}
+
+std::span<uint8_t> RecordAssembler::FragmentRoom() {
+  room_at_ = record_.size();
+  record_.resize(room_at_ + fragment_left());
+  return std::span(record_).subspan(room_at_);
+}
+
+RecordAssembler::State RecordAssembler::Received(size_t n) {
+  n = std::min(n, record_.size() - room_at_);
+  record_.resize(room_at_ + n);
+  fragment_left_ -= n;
+  if (fragment_left_ == 0) EndFragment();
+  return ready_ ? State::kRecordReady : State::kNeedMore;
+}
+
+void RecordAssembler::EndFragment() {
+  in_fragment_ = false;
+  if (last_fragment_) ready_ = true;
 }
 
 void RecordAssembler::NextRecord() {
@@ -39,8 +57,8 @@ void RecordAssembler::NextRecord() {
   ready_ = false;
 }
 
-std::vector<uint8_t> RecordAssembler::TakeRecord() {
-  std::vector<uint8_t> record = std::move(record_);
+RecordBytes RecordAssembler::TakeRecord() {
+  RecordBytes record = std::move(record_);
   NextRecord();
   return record;
 }

@@ -59,6 +59,31 @@ TEST(RecordTest, StopsAtTheEndOfARecordAndContinuesWithTheNext) {
   EXPECT_EQ(a.record().size(), 2u);
 }
 
+TEST(RecordTest, ReceivesTheRestOfAFragmentStraightIntoTheRecord) {
+  RecordAssembler a(1024);
+  std::vector<uint8_t> body(100);
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<uint8_t>(i);
+  std::vector<uint8_t> wire = Fragment({body.begin(), body.begin() + 40}, false);
+  const auto last = Fragment({body.begin() + 40, body.end()}, true);
+  wire.insert(wire.end(), last.begin(), last.begin() + 14);  // its header and 10 bytes
+  size_t used = 0;
+  ASSERT_EQ(a.Feed(wire, &used), RecordAssembler::State::kNeedMore);
+  ASSERT_EQ(a.fragment_left(), 50u);
+
+  // Part of the room arrives, then the rest in a second room.
+  std::span<uint8_t> room = a.FragmentRoom();
+  ASSERT_EQ(room.size(), 50u);
+  std::copy_n(body.begin() + 50, 20, room.begin());
+  ASSERT_EQ(a.Received(20), RecordAssembler::State::kNeedMore);
+  EXPECT_EQ(a.fragment_left(), 30u);
+  room = a.FragmentRoom();
+  ASSERT_EQ(room.size(), 30u);
+  std::copy_n(body.begin() + 70, 30, room.begin());
+  ASSERT_EQ(a.Received(30), RecordAssembler::State::kRecordReady);
+  EXPECT_EQ(a.fragment_left(), 0u);
+  EXPECT_TRUE(std::ranges::equal(a.TakeRecord(), body));
+}
+
 TEST(RecordTest, RefusesARecordLargerThanTheLimitBeforeBufferingIt) {
   RecordAssembler a(100);
   std::vector<uint8_t> header(4);

@@ -10,6 +10,7 @@
 #include <memory_resource>
 #include <vector>
 
+#include "rpc/record.h"
 #include "rpc/rpc_message.h"
 #include "server/duplicate_request_cache.h"
 #include "server/procedures.h"
@@ -18,12 +19,12 @@
 namespace server {
 
 struct Call {
-  explicit Call(std::vector<uint8_t> record_bytes)
+  explicit Call(rpc::RecordBytes record_bytes)
       : record(std::move(record_bytes)), arena(initial.data(), initial.size()), reply(&arena) {}
   Call(const Call&) = delete;
   Call& operator=(const Call&) = delete;
 
-  std::vector<uint8_t> record;
+  rpc::RecordBytes record;
   // Most replies fit here, so answering them allocates nothing; a READ
   // reply of 1 MiB spills to the upstream (mimalloc) allocator. Left
   // uninitialised on purpose: it is scratch memory for the arena.

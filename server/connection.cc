@@ -1,6 +1,7 @@
 #include "server/connection.h"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <limits>
 
@@ -13,9 +14,9 @@ using vaultcore::LogLevel;
 
 namespace {
 
-// asio's transfer_all offers the kernel at most 64 KiB per write, so a
-// 1 MiB READ reply took 17 sendmsg calls, each a round through the event
-// loop. Offer all that is left: the kernel takes what the socket can.
+// asio's transfer_all offers the kernel at most 64 KiB per read or write,
+// so a 1 MiB READ reply took 17 sendmsg calls, each a round through the
+// event loop. Offer all that is left: the kernel takes what the socket can.
 size_t EverythingLeft(const boost::system::error_code& error, size_t /*written*/) {
   return error ? 0 : std::numeric_limits<size_t>::max();
 }
@@ -50,25 +51,53 @@ void Connection::Close() {
 
 void Connection::ReadMore() {
   if (closed_ || reading_) return;
+  if (assembler_.fragment_left() > buffer_.size()) {
+    ReadFragment();
+    return;
+  }
   reading_ = true;
   socket_.async_read_some(
       boost::asio::buffer(buffer_),
       [self = shared_from_this()](const boost::system::error_code& error, size_t n) {
         self->reading_ = false;
         if (error) {
-          if (error != boost::asio::error::eof && error != boost::asio::error::operation_aborted &&
-              error != boost::asio::error::connection_reset) {
-            Log(LogLevel::kWarning, "client " + self->client_.address + ": " + error.message());
-          }
-          Log(LogLevel::kDebug, "client " + self->client_.address + ":" +
-                                    std::to_string(self->client_.port) + " disconnected");
-          self->Close();
+          self->ReadFailed(error);
           return;
         }
         self->buffer_begin_ = 0;
         self->buffer_end_ = n;
         self->ProcessBuffered();
       });
+}
+
+void Connection::ReadFragment() {
+  reading_ = true;
+  const std::span<uint8_t> room = assembler_.FragmentRoom();
+  boost::asio::async_read(
+      socket_, boost::asio::buffer(room.data(), room.size()), EverythingLeft,
+      [self = shared_from_this()](const boost::system::error_code& error, size_t n) {
+        self->reading_ = false;
+        const auto state = self->assembler_.Received(n);
+        if (error) {
+          self->ReadFailed(error);
+          return;
+        }
+        // The read buffer is empty: it was used up before this read began.
+        if (state == rpc::RecordAssembler::State::kRecordReady) {
+          self->Dispatch(std::make_shared<Call>(self->assembler_.TakeRecord()));
+        }
+        self->ProcessBuffered();
+      });
+}
+
+void Connection::ReadFailed(const boost::system::error_code& error) {
+  if (error != boost::asio::error::eof && error != boost::asio::error::operation_aborted &&
+      error != boost::asio::error::connection_reset) {
+    Log(LogLevel::kWarning, "client " + client_.address + ": " + error.message());
+  }
+  Log(LogLevel::kDebug,
+      "client " + client_.address + ":" + std::to_string(client_.port) + " disconnected");
+  Close();
 }
 
 void Connection::ProcessBuffered() {

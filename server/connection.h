@@ -54,6 +54,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   void ReadMore();
+  // Receives the rest of a large fragment straight into its record.
+  void ReadFragment();
+  void ReadFailed(const boost::system::error_code& error);
   // Turns buffered bytes into calls until the buffer is used up or the
   // in-flight bound is reached; then reads more, or waits for replies.
   void ProcessBuffered();
