@@ -86,13 +86,23 @@ uint64_t VerifierOf(const std::vector<Entry>& entries) {
 
 constexpr std::array<uint8_t, 8> kNoNonce{};
 
-// Whether two entries of a file name the same node. A listed entry is
-// remembered by address, so READDIRPLUS usually finds the very same one.
-bool SamePlace(const Entry& remembered, const Entry& entry) {
-  return &remembered == &entry || remembered.node_path == entry.node_path;
+}  // namespace
+
+std::shared_ptr<const NodeTable::Place> NodeTable::PlaceOf(const Entry& entry) {
+  return std::make_shared<const Place>(
+      Place{entry.parent_id, entry.node_path, entry.name, entry.kind(), entry.shortened});
 }
 
-}  // namespace
+// Whether `location` names the node of `entry`, as the same kind of
+// object. A listed entry is remembered by address, so READDIRPLUS usually
+// finds the very same one.
+bool NodeTable::SamePlace(const FileLocation& location, const Entry& entry) {
+  if (location.listed) {
+    return location.listed.get() == &entry || (location.listed->node_path == entry.node_path &&
+                                               location.listed->kind() == entry.kind());
+  }
+  return location.place->node_path == entry.node_path && location.place->kind == entry.kind();
+}
 
 NodeTable::NodeTable(vaultcore::Vault& vault) : vault_(vault), codec_(vault.master_key()) {
   auto hash = vault_.names().DirectoryHash("");
@@ -141,7 +151,7 @@ Result<FileHandle> NodeTable::HandleFor(const Entry& entry) {
     std::lock_guard lock(mutex_);
     auto it = files_.find(entry.attr.fileid);
     if (it != files_.end() && it->second.handle && SameTime(it->second.ctime, entry.attr.ctime) &&
-        SamePlace(*it->second.entry, entry)) {
+        SamePlace(it->second, entry)) {
       return *it->second.handle;
     }
   }
@@ -158,7 +168,7 @@ Result<FileHandle> NodeTable::HandleFor(const Entry& entry) {
     // few milliseconds): its nonce must come from its own header.
     auto it = files_.find(entry.attr.fileid);
     if (it != files_.end() && SameTime(it->second.ctime, entry.attr.ctime) &&
-        SamePlace(*it->second.entry, entry) && it->second.nonce != kNoNonce) {
+        SamePlace(it->second, entry) && it->second.nonce != kNoNonce) {
       nonce = it->second.nonce;
       known = true;
     }
@@ -258,7 +268,7 @@ Result<std::string> NodeTable::DirectoryIdOf(const vaultcore::Sha1Digest& hash) 
 Result<Entry> NodeTable::ResolveFile(const HandleFields& fields, bool from_cache) {
   // nullopt: the file is no longer where it was last seen.
   auto check = [&](const FileLocation& location) -> std::optional<Result<Entry>> {
-    Entry entry = *location.entry;
+    Entry entry = EntryAt(fields.inode, location);
     const Status s = from_cache ? vault_.Refresh(entry) : vault_.RefreshFromDisk(entry);
     if (!s.ok() || entry.attr.fileid != fields.inode) return std::nullopt;
     if (fields.nonce_prefix == kNoNonce) return Result<Entry>(std::move(entry));
@@ -314,13 +324,22 @@ Result<Entry> NodeTable::ResolveFile(const HandleFields& fields, bool from_cache
   return Status(Errc::kNotFound, "file was removed");
 }
 
+Entry NodeTable::EntryAt(uint64_t inode, const FileLocation& location) {
+  if (location.listed) return *location.listed;
+  const Place& place = *location.place;
+  Entry entry = vaultcore::Vault::NodeEntry(place.name, place.parent_id, place.node_path,
+                                            place.kind, place.shortened);
+  entry.attr.fileid = inode;  // lets Refresh take the cache's attributes of this object only
+  return entry;
+}
+
 void NodeTable::RememberFile(const Entry& entry, const std::array<uint8_t, 8>& nonce) {
   std::lock_guard lock(mutex_);
   RememberFileLocked(entry, nonce, nullptr);
 }
 
 void NodeTable::RememberFileLocked(const Entry& entry, const std::array<uint8_t, 8>& nonce,
-                                   std::shared_ptr<const Entry> shared) {
+                                   std::shared_ptr<const Entry> listed) {
   if (files_.size() >= kMaxRememberedFiles) files_.clear();
   removed_.erase(entry.attr.fileid);  // the inode has been reused
   FileLocation& location = files_[entry.attr.fileid];
@@ -329,11 +348,12 @@ void NodeTable::RememberFileLocked(const Entry& entry, const std::array<uint8_t,
     location.issued_hint.reset();
   }
   if (nonce != location.nonce) location.handle.reset();
-  if (shared) {
-    location.entry = std::move(shared);
-  } else if (!location.entry || !SamePlace(*location.entry, entry) ||
-             location.entry->data_path != entry.data_path) {
-    location.entry = std::make_shared<const Entry>(entry);
+  if (listed) {
+    location.listed = std::move(listed);
+    location.place.reset();
+  } else if ((!location.listed && !location.place) || !SamePlace(location, entry)) {
+    location.listed.reset();
+    location.place = PlaceOf(entry);
   }
   location.ctime = entry.attr.ctime;
   location.nonce = nonce;
@@ -351,7 +371,7 @@ void NodeTable::Remember(const Entry& entry, bool moved) {
 }
 
 void NodeTable::RememberLocked(const Entry& entry, bool moved,
-                               std::shared_ptr<const Entry> shared) {
+                               std::shared_ptr<const Entry> listed) {
   // Keep a nonce already known: for a file this server moved (a rename
   // changes ctime, not the content), or one whose ctime has not changed.
   std::array<uint8_t, 8> nonce = kNoNonce;
@@ -359,7 +379,7 @@ void NodeTable::RememberLocked(const Entry& entry, bool moved,
   if (it != files_.end() && (moved || SameTime(it->second.ctime, entry.attr.ctime))) {
     nonce = it->second.nonce;
   }
-  RememberFileLocked(entry, nonce, std::move(shared));
+  RememberFileLocked(entry, nonce, std::move(listed));
 }
 
 void NodeTable::RememberListed(const std::shared_ptr<const Listing>& listing,
@@ -368,7 +388,7 @@ void NodeTable::RememberListed(const std::shared_ptr<const Listing>& listing,
   {
     std::lock_guard lock(mutex_);
     // Only a cached listing is pointed into: DetachLocked lets go of it
-    // when it leaves the cache. Any other is copied from.
+    // when it leaves the cache.
     auto cached = listings_.find(dir_id);
     const bool point_into = cached != listings_.end() && cached->second.listing == listing;
     for (const Entry& e : listing->entries) {
@@ -387,8 +407,9 @@ void NodeTable::DetachLocked(const Listing& listing) {
   for (const Entry& e : listing.entries) {
     if (e.kind() == NodeKind::kDirectory) continue;
     auto it = files_.find(e.attr.fileid);
-    if (it != files_.end() && it->second.entry.get() == &e) {
-      it->second.entry = std::make_shared<const Entry>(e);
+    if (it != files_.end() && it->second.listed.get() == &e) {
+      it->second.listed.reset();
+      it->second.place = PlaceOf(e);
     }
   }
 }
@@ -448,7 +469,8 @@ Result<std::shared_ptr<const Listing>> NodeTable::List(const Entry& dir) {
     return Status::FromErrno(errno, "stat " + dir.data_path);
   }
   // A listing that no longer holds: the locations that point into it are
-  // pointed at the new one first, so that only names gone since are copied.
+  // pointed at the new one first, so that only names gone since are
+  // detached.
   std::shared_ptr<const Listing> replaced;
   bool names_hold = false;
   {

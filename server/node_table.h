@@ -102,17 +102,29 @@ class NodeTable {
   void Moved(const vaultcore::Entry& entry) { Remember(entry, /*moved=*/true); }
 
  private:
+  // Where a file was seen, in half the bytes of a whole entry: a directory
+  // of 100,000 files made before it was ever listed is held in these and
+  // again in its first listing.
+  struct Place {
+    std::string parent_id;
+    std::string node_path;
+    std::string name;
+    vaultcore::NodeKind kind = vaultcore::NodeKind::kFile;
+    bool shortened = false;
+  };
   struct FileLocation {
-    // Points into the cached listing of its directory while there is one
-    // (a 100,000-name directory is then held once, not twice); else a copy.
-    std::shared_ptr<const vaultcore::Entry> entry;
+    // The entry in its directory's cached listing while there is one (the
+    // directory is then held once); else where it was seen. Exactly one
+    // of the two is set.
+    std::shared_ptr<const vaultcore::Entry> listed;
+    std::shared_ptr<const Place> place;
     timespec ctime{};                // when `nonce` was read
     std::array<uint8_t, 8> nonce{};  // all zero: not read yet
     // The parent hint of the handles already given out for this file. A
     // file moved to another directory keeps getting the same handle bytes:
     // clients (Linux's nfs_same_file) tell files apart by them.
     std::optional<vaultcore::Sha1Digest> issued_hint;
-    // The handle last made for it, while `entry`, `nonce` and the hint
+    // The handle last made for it, while its place, `nonce` and the hint
     // still hold: READDIRPLUS asks for every entry's handle on every page,
     // and making one costs an HMAC.
     std::optional<FileHandle> handle;
@@ -131,16 +143,16 @@ class NodeTable {
   // Remembers where a listed (or, `moved`, just renamed) child is; a
   // directory by its id.
   void Remember(const vaultcore::Entry& entry, bool moved);
-  // Remember for a file, with mutex_ held; `shared`, if given, is `entry`
-  // itself, kept instead of a copy.
+  // Remember for a file, with mutex_ held; `listed`, if given, is `entry`
+  // itself, in its directory's cached listing.
   void RememberLocked(const vaultcore::Entry& entry, bool moved,
-                      std::shared_ptr<const vaultcore::Entry> shared);
+                      std::shared_ptr<const vaultcore::Entry> listed);
   // Remembers every child of directory `dir_id` in `listing`, pointing into
   // the listing if it is the cached one.
   void RememberListed(const std::shared_ptr<const Listing>& listing, const std::string& dir_id);
-  // `listing` leaves the cache: the locations still pointing into it get
-  // copies of their own, so that no listing outlives its place in the
-  // cache. Needs mutex_.
+  // `listing` leaves the cache: the locations still pointing into it keep
+  // just their place, so that no listing outlives its slot in the cache.
+  // Needs mutex_.
   void DetachLocked(const Listing& listing);
   void ForgetListingLocked(std::unordered_map<std::string, CachedListing>::iterator it);
   // The entry of a directory as List and Resolve use it (no name).
@@ -151,7 +163,12 @@ class NodeTable {
   void WalkTree();
   void RememberFile(const vaultcore::Entry& entry, const std::array<uint8_t, 8>& nonce);
   void RememberFileLocked(const vaultcore::Entry& entry, const std::array<uint8_t, 8>& nonce,
-                          std::shared_ptr<const vaultcore::Entry> shared);
+                          std::shared_ptr<const vaultcore::Entry> listed);
+  static std::shared_ptr<const Place> PlaceOf(const vaultcore::Entry& entry);
+  static bool SamePlace(const FileLocation& location, const vaultcore::Entry& entry);
+  // The entry of the file with inode `inode` remembered at `location`
+  // (attributes unread if only its place is known).
+  static vaultcore::Entry EntryAt(uint64_t inode, const FileLocation& location);
   // The hint to put in the file's handles: the one given out before, else
   // `current` (which is then remembered).
   vaultcore::Sha1Digest IssuedHint(uint64_t inode, const vaultcore::Sha1Digest& current);

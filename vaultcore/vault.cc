@@ -260,6 +260,24 @@ Result<std::vector<Entry>> Vault::List(const DirRef& dir) const {
   return entries;
 }
 
+Entry Vault::NodeEntry(std::string name, std::string parent_id, std::string node_path,
+                       NodeKind kind, bool shortened) {
+  Entry entry;
+  entry.name = std::move(name);
+  entry.parent_id = std::move(parent_id);
+  entry.node_path = std::move(node_path);
+  entry.shortened = shortened;
+  entry.attr.kind = kind;
+  if (kind == NodeKind::kSymlink) {
+    entry.data_path = Join(entry.node_path, kSymlinkFile);
+  } else if (shortened) {
+    entry.data_path = Join(entry.node_path, kContentsFile);
+  } else {
+    entry.data_path = entry.node_path;
+  }
+  return entry;
+}
+
 Status Vault::Refresh(Entry& entry) const {
   if (auto cached = attributes_.Get(entry.data_path, entry.kind(), entry.attr.fileid)) {
     entry.attr = *cached;

@@ -112,6 +112,11 @@ class Vault {
   // this directory (foreign files, sync-conflict copies, broken nodes) are
   // skipped.
   Result<std::vector<Entry>> List(const DirRef& dir) const;
+  // The entry of the file or symlink node at `node_path`, known by place
+  // alone: its data path as LoadNode would find it, its attributes unread
+  // but for its kind. For callers that remember nodes compactly.
+  static Entry NodeEntry(std::string name, std::string parent_id, std::string node_path,
+                         NodeKind kind, bool shortened);
   // Re-reads the attributes of `entry` (and nothing else). With the
   // attribute cache on, Refresh may take them from it (only for the same
   // object: the entry's fileid, when it has one); RefreshFromDisk never
