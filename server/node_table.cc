@@ -127,6 +127,19 @@ Result<std::array<uint8_t, 8>> NodeTable::NoncePrefix(const std::string& data_pa
   return prefix;
 }
 
+Result<std::array<uint8_t, 8>> NodeTable::NoncePrefixOf(const Entry& entry) const {
+  // A file this server holds open (one it just created or wrote) has its
+  // header in memory, and its inode cannot be reused while it is open.
+  if (auto file = vault_.FindOpenFile(entry)) {
+    if (auto header_nonce = file->header_nonce()) {
+      std::array<uint8_t, 8> prefix{};
+      std::copy_n(header_nonce->begin(), prefix.size(), prefix.begin());
+      return prefix;
+    }
+  }
+  return NoncePrefix(entry.data_path);
+}
+
 Result<vaultcore::Sha1Digest> NodeTable::HashOf(const std::string& dir_id) {
   {
     std::lock_guard lock(mutex_);
@@ -174,17 +187,7 @@ Result<FileHandle> NodeTable::HandleFor(const Entry& entry) {
     }
   }
   if (!known) {
-    // A file this server holds open (one it just created) has its header
-    // in memory; other files have theirs read from disk once.
-    if (auto file = vault_.FindOpenFile(entry)) {
-      if (auto header_nonce = file->header_nonce()) {
-        std::copy_n(header_nonce->begin(), nonce.size(), nonce.begin());
-        known = true;
-      }
-    }
-  }
-  if (!known) {
-    auto read = NoncePrefix(entry.data_path);
+    auto read = NoncePrefixOf(entry);
     if (!read.ok()) return read.status();
     nonce = *read;
   }
@@ -274,7 +277,7 @@ Result<Entry> NodeTable::ResolveFile(const HandleFields& fields, bool from_cache
     if (fields.nonce_prefix == kNoNonce) return Result<Entry>(std::move(entry));
     std::array<uint8_t, 8> nonce = location.nonce;
     if (nonce == kNoNonce || !SameTime(location.ctime, entry.attr.ctime)) {
-      auto read = NoncePrefix(entry.data_path);
+      auto read = NoncePrefixOf(entry);
       if (!read.ok()) return Result<Entry>(read.status());
       nonce = *read;
       RememberFile(entry, nonce);

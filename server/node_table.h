@@ -176,6 +176,8 @@ class NodeTable {
   // The hash naming a directory's content directory; remembers both ways.
   vaultcore::Result<vaultcore::Sha1Digest> HashOf(const std::string& dir_id);
   vaultcore::Result<std::array<uint8_t, 8>> NoncePrefix(const std::string& data_path) const;
+  // The nonce prefix of `entry`'s header, from memory if the file is open.
+  vaultcore::Result<std::array<uint8_t, 8>> NoncePrefixOf(const vaultcore::Entry& entry) const;
   // Whether a cached listing, its names still current, should have its
   // attributes read again before it is used (see kMaxRereadEntries).
   bool AttributesToReread(const Listing& listing) const;
