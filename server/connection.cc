@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+
 #include <limits>
 
 #include "vaultcore/log.h"

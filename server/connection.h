@@ -60,7 +60,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Turns buffered bytes into calls until the buffer is used up or the
   // in-flight bound is reached; then reads more, or waits for replies.
   void ProcessBuffered();
-  // Only from ProcessBuffered's loop, which it must not re-enter.
+  // Only from the read path (ProcessBuffered's loop, or a ReadFragment
+  // that completed a record), and never re-entering ProcessBuffered.
   void Dispatch(std::shared_ptr<Call> call);
   // Runs the call on `pool`, then sends its reply from the I/O thread.
   void RunOn(boost::asio::thread_pool& pool, std::shared_ptr<Call> call);
