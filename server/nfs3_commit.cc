@@ -24,7 +24,7 @@ rpc::AcceptStat Commit(Request& request) {
         file.ok() ? request.exp.write_back().Commit(*file) : file.status();
     if (!committed.ok()) {
       vaultcore::Log(vaultcore::LogLevel::kError,
-                     "COMMIT of " + entry.data_path + ": " + committed.ToString());
+                     "COMMIT of " + entry.data_path() + ": " + committed.ToString());
       stat = StatFor(committed);
     }
   }

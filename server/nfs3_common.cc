@@ -88,7 +88,7 @@ Stat BeginDirectoryChange(Request& request, const DirOpArgs& where, NameUse use,
 }
 
 void EndDirectoryChange(Request& request, const Entry& dir, const std::optional<WccAttr>& before) {
-  if (!dir.data_path.empty()) request.exp.nodes().DirectoryChanged(dir.dir_id);
+  if (!dir.data_path().empty()) request.exp.nodes().DirectoryChanged(dir.dir_id);
   EncodeWccAfter(request, before, dir);
 }
 
@@ -156,7 +156,7 @@ Sattr InitialAttributes(const Sattr& asked) {
 }
 
 void EncodeAttr(Request& request, const Entry& entry) {
-  if (entry.data_path.empty()) {  // never resolved
+  if (entry.data_path().empty()) {  // never resolved
     EncodePostOpAttr(request.reply, nullptr, request.exp.attr_policy());
     return;
   }
@@ -166,7 +166,7 @@ void EncodeAttr(Request& request, const Entry& entry) {
 
 void EncodeWccAfter(Request& request, const std::optional<WccAttr>& before, const Entry& entry) {
   Entry fresh = entry;
-  if (entry.data_path.empty() || !request.exp.vault().Refresh(fresh).ok()) {
+  if (entry.data_path().empty() || !request.exp.vault().Refresh(fresh).ok()) {
     EncodeWcc(request.reply, before, nullptr, request.exp.attr_policy());
     return;
   }

@@ -17,7 +17,7 @@ rpc::AcceptStat Link(Request& request) {
   EncodeStat(request, stat);
   EncodeAttr(request, file);
   std::optional<WccAttr> before;
-  if (!dir.data_path.empty()) before = WccOf(dir.attr);
+  if (!dir.data_path().empty()) before = WccOf(dir.attr);
   EndDirectoryChange(request, dir, before);
   return rpc::AcceptStat::kSuccess;
 }

@@ -137,7 +137,7 @@ Result<std::array<uint8_t, 8>> NodeTable::NoncePrefixOf(const Entry& entry) cons
       return prefix;
     }
   }
-  return NoncePrefix(entry.data_path);
+  return NoncePrefix(entry.data_path());
 }
 
 Result<vaultcore::Sha1Digest> NodeTable::HashOf(const std::string& dir_id) {
@@ -435,8 +435,8 @@ Result<Entry> NodeTable::Parent(const Entry& dir) {
 Entry NodeTable::DirectoryEntry(const vaultcore::DirRef& dir) {
   Entry entry;
   entry.dir_id = dir.id;
-  entry.data_path = dir.content_path;
   entry.node_path = dir.content_path;
+  entry.set_data_path(dir.content_path);
   entry.attr.kind = NodeKind::kDirectory;
   return entry;
 }
@@ -467,9 +467,9 @@ void NodeTable::WalkTree() {
 
 Result<std::shared_ptr<const Listing>> NodeTable::List(const Entry& dir) {
   struct stat before;
-  if (stat(dir.data_path.c_str(), &before) != 0) {
+  if (stat(dir.data_path().c_str(), &before) != 0) {
     if (errno == ENOENT) return Status(Errc::kNotFound, "directory was removed");
-    return Status::FromErrno(errno, "stat " + dir.data_path);
+    return Status::FromErrno(errno, "stat " + dir.data_path());
   }
   // A listing that no longer holds: the locations that point into it are
   // pointed at the new one first, so that only names gone since are

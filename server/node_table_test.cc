@@ -81,7 +81,7 @@ TEST_F(NodeTableTest, FilesKnownOnlyByPlaceResolveToTheirWholeEntry) {
     EXPECT_EQ(resolved->name, entry.name);
     EXPECT_EQ(resolved->parent_id, entry.parent_id);
     EXPECT_EQ(resolved->node_path, entry.node_path);
-    EXPECT_EQ(resolved->data_path, entry.data_path);
+    EXPECT_EQ(resolved->data_path(), entry.data_path());
     EXPECT_EQ(resolved->shortened, entry.shortened);
     EXPECT_EQ(resolved->kind(), entry.kind());
     EXPECT_EQ(resolved->attr.fileid, entry.attr.fileid);

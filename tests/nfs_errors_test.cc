@@ -317,7 +317,7 @@ TEST_F(ErrorsTest, FbigNospcAndWrappingOffsets) {
 std::string CiphertextPath(TestServer& server, const std::string& name) {
   auto entry = server.vault().ResolvePath(name);
   EXPECT_TRUE(IsOk(entry));
-  return entry.ok() ? entry->data_path : std::string();
+  return entry.ok() ? entry->data_path() : std::string();
 }
 
 void FlipByte(const std::string& path, uint64_t offset) {

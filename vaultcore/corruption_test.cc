@@ -144,7 +144,7 @@ class CorruptionTest : public ::testing::TestWithParam<CipherCombo> {
     std::string buffer(content_.size(), '\0');
     Status s = ReadThrough(*vault_, e, 0, buffer);
     EXPECT_TRUE(HasCode(s, Errc::kCorrupt));
-    EXPECT_NE(s.message().find(e.data_path), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find(e.data_path()), std::string::npos) << s.message();
     EXPECT_LT(Matching(buffer, content_), buffer.size() / 32) << "cleartext leaked";
     // The rest of the vault is unaffected.
     EXPECT_EQ(Names(*vault_, vault_->Root()), all_names_);
@@ -158,7 +158,7 @@ class CorruptionTest : public ::testing::TestWithParam<CipherCombo> {
 };
 
 TEST_P(CorruptionTest, FlippedBitInHeader) {
-  const std::string data_path = Lookup("file.bin").data_path;
+  const std::string data_path = Lookup("file.bin").data_path();
   const size_t header = vault_->cryptor().header_size();
   for (uint64_t offset : {uint64_t{0}, uint64_t{5}, uint64_t{20}, uint64_t{header - 1}}) {
     FlipBit(data_path, offset, 3);
@@ -172,7 +172,7 @@ TEST_P(CorruptionTest, FlippedBitInHeader) {
 }
 
 TEST_P(CorruptionTest, FlippedBitInChunkNamesFileAndChunk) {
-  const std::string data_path = Lookup("file.bin").data_path;
+  const std::string data_path = Lookup("file.bin").data_path();
   const size_t nonce = vault_->cryptor().nonce_size();
   const size_t chunk_ct = vault_->cryptor().ciphertext_chunk_size();
   // The chunk's nonce, its ciphertext, its tag; and the last, partial chunk.
@@ -218,7 +218,7 @@ TEST_P(CorruptionTest, FlippedBitInChunkNamesFileAndChunk) {
 }
 
 TEST_P(CorruptionTest, ReorderedOrTransplantedChunks) {
-  const std::string data_path = Lookup("file.bin").data_path;
+  const std::string data_path = Lookup("file.bin").data_path();
   const std::string original = ReadPlain(data_path);
   const size_t chunk_ct = vault_->cryptor().ciphertext_chunk_size();
   // Chunks 0 and 1 swapped: each authenticates only at its own index.
@@ -228,7 +228,7 @@ TEST_P(CorruptionTest, ReorderedOrTransplantedChunks) {
   WritePlain(data_path, swapped);
   ExpectUnreadable("swapped chunks");
   // Chunk 1 of another file (same position, other header nonce and key).
-  const std::string other = ReadPlain(Lookup("other.bin").data_path);
+  const std::string other = ReadPlain(Lookup("other.bin").data_path());
   std::string transplanted = original;
   transplanted.replace(ChunkOffset(1), chunk_ct, other.substr(ChunkOffset(1), chunk_ct));
   WritePlain(data_path, transplanted);
@@ -243,7 +243,7 @@ TEST_P(CorruptionTest, ReorderedOrTransplantedChunks) {
 
 TEST_P(CorruptionTest, TruncatedChunkTail) {
   const size_t overhead = vault_->cryptor().chunk_overhead();
-  const std::string data_path = Lookup("file.bin").data_path;
+  const std::string data_path = Lookup("file.bin").data_path();
   const std::string original = ReadPlain(data_path);
   // A last chunk with room for no cleartext byte: 1..overhead bytes after
   // the last full chunk. The size is impossible; Cryptomator shows 0.
@@ -260,7 +260,7 @@ TEST_P(CorruptionTest, TruncatedChunkTail) {
   }
   // The same after an exactly full chunk (a regular file never ends with
   // an empty chunk, so 28/48 extra bytes are damage too).
-  const std::string aligned_path = Lookup("aligned.bin").data_path;
+  const std::string aligned_path = Lookup("aligned.bin").data_path();
   const std::string aligned = ReadPlain(aligned_path);
   for (size_t tail : {size_t{1}, overhead}) {
     WritePlain(aligned_path, aligned + std::string(tail, 'x'));
@@ -279,7 +279,7 @@ TEST_P(CorruptionTest, TruncatedChunkTail) {
 
 TEST_P(CorruptionTest, FlippedBitInSymlink) {
   const Entry link = Lookup("link");
-  FlipBit(link.data_path, vault_->cryptor().header_size() + 20);  // inside the one chunk
+  FlipBit(link.data_path(), vault_->cryptor().header_size() + 20);  // inside the one chunk
   Reopen();
   EXPECT_TRUE(HasCode(vault_->ReadLink(Lookup("link")), Errc::kCorrupt));
   EXPECT_EQ(Names(*vault_, vault_->Root()), all_names_);
@@ -318,7 +318,7 @@ TEST_P(CorruptionTest, FlippedBitInDirC9rHidesDirectory) {
 TEST_P(CorruptionTest, MissingContentDirectoryHidesDirectory) {
   // What a crash between the two steps of a directory delete leaves (§9).
   const Entry dir = Lookup("dir");
-  fs::remove_all(dir.data_path);
+  fs::remove_all(dir.data_path());
   Reopen();
   std::vector<std::string> without_dir = all_names_;
   std::erase(without_dir, "dir");
@@ -330,7 +330,7 @@ TEST_P(CorruptionTest, DirIdBackupIsNotNeeded) {
   // dirid.c9r is only a recovery aid (§6.3): missing or damaged, the
   // directory still works.
   const Entry dir = Lookup("dir");
-  const fs::path backup = fs::path(dir.data_path) / "dirid.c9r";
+  const fs::path backup = fs::path(dir.data_path()) / "dirid.c9r";
   FlipBit(backup, 30);
   Reopen();
   EXPECT_EQ(Names(*vault_, Lookup("dir").AsDir()), std::vector<std::string>{"child.txt"});
@@ -416,7 +416,7 @@ TEST_P(CorruptionTest, UnknownFilesAreIgnored) {
   WritePlain(root.parent_path() / "stray", "x");
   // In content directories: OS litter, too-short names, names that look
   // like nodes but are not, a .c9s without name.c9s, an empty node dir.
-  for (const fs::path& dir : {root, fs::path(Lookup("dir").data_path)}) {
+  for (const fs::path& dir : {root, fs::path(Lookup("dir").data_path())}) {
     WritePlain(dir / ".DS_Store", "x");
     WritePlain(dir / "Thumbs.db", "x");
     WritePlain(dir / "short.c9r", "x");
@@ -519,7 +519,7 @@ TEST_F(FixtureCorruptionTest, FlippedBitsInFixtureFiles) {
     ASSERT_TRUE(vault.ok());
     auto e = (*vault)->ResolvePath("/README.txt");
     ASSERT_TRUE(e.ok());
-    readme_path = e->data_path;
+    readme_path = e->data_path();
     ASSERT_TRUE(ReadThrough(**vault, *e, 0, cleartext).ok());
     ASSERT_EQ(cleartext.size(), 84u);  // as the manifest says
   }

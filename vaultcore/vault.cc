@@ -135,8 +135,8 @@ Status Vault::StatInto(const std::string& path, NodeKind kind, Attributes& attr)
 
 Result<Entry> Vault::RootEntry() const {
   Entry entry;
-  entry.node_path = entry.data_path = root_.content_path;
-  Status s = StatInto(entry.data_path, NodeKind::kDirectory, entry.attr);
+  entry.node_path = root_.content_path;  // and so its data path
+  Status s = StatInto(entry.data_path(), NodeKind::kDirectory, entry.attr);
   if (!s.ok()) return s;
   return entry;
 }
@@ -155,8 +155,7 @@ Result<Entry> Vault::LoadNode(const DirRef& dir, const std::string& node_name, s
   }
   NodeKind kind;
   if (S_ISREG(st.st_mode) && !shortened) {
-    kind = NodeKind::kFile;
-    entry.data_path = entry.node_path;
+    kind = NodeKind::kFile;  // the node is the content: data path = node path
   } else if (S_ISDIR(st.st_mode)) {
     auto dir_id = ReadPlainFile(Join(entry.node_path, kDirFile), kMaxDirIdSize);
     if (dir_id.ok()) {
@@ -171,16 +170,16 @@ Result<Entry> Vault::LoadNode(const DirRef& dir, const std::string& node_name, s
       }
       kind = NodeKind::kDirectory;
       entry.dir_id = std::move(dir_id).value();
-      entry.data_path = content->content_path;
+      entry.set_data_path(content->content_path);
       RememberParent(entry.dir_id, dir.id);
     } else if (dir_id.status().code() != Errc::kNotFound) {
       return dir_id.status();
     } else if (Exists(Join(entry.node_path, kSymlinkFile))) {
       kind = NodeKind::kSymlink;
-      entry.data_path = Join(entry.node_path, kSymlinkFile);
+      entry.set_data_path(Join(entry.node_path, kSymlinkFile));
     } else if (shortened && Exists(Join(entry.node_path, kContentsFile))) {
       kind = NodeKind::kFile;
-      entry.data_path = Join(entry.node_path, kContentsFile);
+      entry.set_data_path(Join(entry.node_path, kContentsFile));
     } else {
       return Status(Errc::kCorrupt, entry.node_path +
                                         " is a broken node (no dir.c9r, "
@@ -189,7 +188,7 @@ Result<Entry> Vault::LoadNode(const DirRef& dir, const std::string& node_name, s
   } else {
     return Status(Errc::kCorrupt, entry.node_path + " is neither a file nor a node directory");
   }
-  Status s = StatInto(entry.data_path, kind, entry.attr);
+  Status s = StatInto(entry.data_path(), kind, entry.attr);
   if (!s.ok()) return s;
   return entry;
 }
@@ -269,17 +268,15 @@ Entry Vault::NodeEntry(std::string name, std::string parent_id, std::string node
   entry.shortened = shortened;
   entry.attr.kind = kind;
   if (kind == NodeKind::kSymlink) {
-    entry.data_path = Join(entry.node_path, kSymlinkFile);
+    entry.set_data_path(Join(entry.node_path, kSymlinkFile));
   } else if (shortened) {
-    entry.data_path = Join(entry.node_path, kContentsFile);
-  } else {
-    entry.data_path = entry.node_path;
+    entry.set_data_path(Join(entry.node_path, kContentsFile));
   }
   return entry;
 }
 
 Status Vault::Refresh(Entry& entry) const {
-  if (auto cached = attributes_.Get(entry.data_path, entry.kind(), entry.attr.fileid)) {
+  if (auto cached = attributes_.Get(entry.data_path(), entry.kind(), entry.attr.fileid)) {
     entry.attr = *cached;
     return Status::Ok();
   }
@@ -288,11 +285,11 @@ Status Vault::Refresh(Entry& entry) const {
 
 Status Vault::RefreshFromDisk(Entry& entry) const {
   const uint64_t generation = attributes_.generation();
-  Status s = StatInto(entry.data_path, entry.kind(), entry.attr);
+  Status s = StatInto(entry.data_path(), entry.kind(), entry.attr);
   if (s.ok()) {
-    attributes_.Put(entry.data_path, generation, entry.attr);
+    attributes_.Put(entry.data_path(), generation, entry.attr);
   } else {
-    attributes_.Forget(entry.data_path);
+    attributes_.Forget(entry.data_path());
   }
   return s;
 }
@@ -367,8 +364,8 @@ Result<Entry> Vault::ResolvePath(std::string_view path) const {
       if (!parent.ok()) return parent.status();
       Entry up;  // nameless: reached by "..", not found by name
       up.dir_id = parent->id;
-      up.node_path = up.data_path = parent->content_path;
-      Status s = StatInto(up.data_path, NodeKind::kDirectory, up.attr);
+      up.node_path = parent->content_path;  // and so its data path
+      Status s = StatInto(up.data_path(), NodeKind::kDirectory, up.attr);
       if (!s.ok()) return s;
       current = std::move(up);
       continue;
@@ -531,7 +528,7 @@ Result<std::string> Vault::ReadLink(const Entry& entry) const {
   if (entry.kind() != NodeKind::kSymlink) {
     return Status(Errc::kInvalidArgument, Quoted(entry.name) + " is not a symlink");
   }
-  return ReadSmallEncryptedFile(*cryptor_, entry.data_path, kMaxSymlinkTarget);
+  return ReadSmallEncryptedFile(*cryptor_, entry.data_path(), kMaxSymlinkTarget);
 }
 
 Status Vault::RemoveNodeLocked(const Entry& entry) {
@@ -677,8 +674,8 @@ Status Vault::Rename(const DirRef& from, std::string_view from_name, const DirRe
       if (!s.ok()) return s;
       data_target = Join(node_path, kContentsFile);
     }
-    if (rename(src.data_path.c_str(), data_target.c_str()) != 0) {
-      return Status::FromErrno(errno, "rename " + src.data_path);
+    if (rename(src.data_path().c_str(), data_target.c_str()) != 0) {
+      return Status::FromErrno(errno, "rename " + src.data_path());
     }
     if (src.shortened) return RemoveAll(src.node_path);
     return Status::Ok();
@@ -713,8 +710,8 @@ Status Vault::SetMode(const Entry& entry, uint32_t mode) {
   const AttributeCache::ChangeScope change(&attributes_);
   Status s = CheckWritable();
   if (!s.ok()) return s;
-  if (chmod(entry.data_path.c_str(), mode & 07777) != 0) {
-    return Status::FromErrno(errno, "chmod " + entry.data_path);
+  if (chmod(entry.data_path().c_str(), mode & 07777) != 0) {
+    return Status::FromErrno(errno, "chmod " + entry.data_path());
   }
   return Status::Ok();
 }
@@ -727,8 +724,8 @@ Status Vault::SetTimes(const Entry& entry, std::optional<timespec> atime,
   timespec times[2];
   times[0] = atime.value_or(timespec{0, UTIME_OMIT});
   times[1] = mtime.value_or(timespec{0, UTIME_OMIT});
-  if (utimensat(AT_FDCWD, entry.data_path.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
-    return Status::FromErrno(errno, "set times of " + entry.data_path);
+  if (utimensat(AT_FDCWD, entry.data_path().c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
+    return Status::FromErrno(errno, "set times of " + entry.data_path());
   }
   return Status::Ok();
 }
@@ -748,29 +745,29 @@ Result<std::shared_ptr<EncryptedFile>> Vault::OpenFile(const Entry& entry) {
         Quoted(entry.name) + " is not a regular file");
   }
   struct stat st;
-  if (stat(entry.data_path.c_str(), &st) != 0)
-    return Status::FromErrno(errno, "open " + entry.data_path);
+  if (stat(entry.data_path().c_str(), &st) != 0)
+    return Status::FromErrno(errno, "open " + entry.data_path());
   const FileKey key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
   std::lock_guard lock(files_mutex_);
   if (auto it = open_files_.find(key); it != open_files_.end()) {
     if (auto file = it->second.lock()) return file;
   }
   auto mode = read_only_ ? EncryptedFile::Mode::kReadOnly : EncryptedFile::Mode::kReadWrite;
-  auto file = EncryptedFile::Open(*cryptor_, entry.data_path, mode);
+  auto file = EncryptedFile::Open(*cryptor_, entry.data_path(), mode);
   if (!file.ok() && file.status().code() == Errc::kPermission && !read_only_ &&
       st.st_uid == geteuid() && (st.st_mode & S_IWUSR) == 0) {
     // The owner of a read-only file may still write it through a
     // descriptor it holds: a program that creates a file 0444 (git objects,
     // cp of a read-only file) writes it next. NFS servers allow this (knfsd's
     // owner override); the mode bits are back in place at once.
-    if (chmod(entry.data_path.c_str(), (st.st_mode & 07777) | S_IWUSR) == 0) {
+    if (chmod(entry.data_path().c_str(), (st.st_mode & 07777) | S_IWUSR) == 0) {
       const AttributeCache::ChangeScope change(&attributes_);  // ctime moves
-      file = EncryptedFile::Open(*cryptor_, entry.data_path, mode);
-      chmod(entry.data_path.c_str(), st.st_mode & 07777);
+      file = EncryptedFile::Open(*cryptor_, entry.data_path(), mode);
+      chmod(entry.data_path().c_str(), st.st_mode & 07777);
     }
   }
   if (!file.ok() && file.status().code() == Errc::kPermission && !read_only_) {
-    file = EncryptedFile::Open(*cryptor_, entry.data_path, EncryptedFile::Mode::kReadOnly);
+    file = EncryptedFile::Open(*cryptor_, entry.data_path(), EncryptedFile::Mode::kReadOnly);
   }
   if (!file.ok()) return file.status();
   return ShareLocked(key, std::move(file).value());

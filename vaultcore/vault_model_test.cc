@@ -369,7 +369,7 @@ class VaultModelTest : public ::testing::TestWithParam<Params> {
           << "content differs: " << got.size() << " bytes, model " << node.data.size() << "\n"
           << History();
       // No empty final chunk, ever (spec §7.3).
-      EXPECT_EQ(fs::file_size(e.data_path), vault_->cryptor().CiphertextSize(node.data.size()))
+      EXPECT_EQ(fs::file_size(e.data_path()), vault_->cryptor().CiphertextSize(node.data.size()))
           << History();
     }
   }

@@ -62,7 +62,7 @@ TEST_F(VaultTest, RenameDirectoryOverEmptyDirectory) {
   EXPECT_EQ(moved.dir_id, src.dir_id);
   EXPECT_EQ(Read(Resolve("dst/child")), "c");
   // The replaced directory is gone, content directory included.
-  EXPECT_FALSE(fs::exists(dst.data_path));
+  EXPECT_FALSE(fs::exists(dst.data_path()));
   EXPECT_TRUE(HasCode(v().Directory(dst.dir_id), Errc::kNotFound));
   ExpectWellFormed();
 }

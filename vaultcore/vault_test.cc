@@ -32,7 +32,7 @@ TEST_F(VaultTest, CreateKeepsOptions) {
   EXPECT_EQ(v().config().cipher_combo, CipherCombo::kSivCtrMac);
   const Entry e = MakeFile(root(), "file", "content");
   EXPECT_EQ(Read(Lookup(root(), "file")), "content");
-  EXPECT_EQ(fs::file_size(e.data_path), 88u + 7u + 48u);  // CTRMAC header and chunk
+  EXPECT_EQ(fs::file_size(e.data_path()), 88u + 7u + 48u);  // CTRMAC header and chunk
 }
 
 TEST_F(VaultTest, CreateRefusesNonEmptyDirectory) {
@@ -190,12 +190,12 @@ TEST_F(VaultTest, MakeDirectoryLayout) {
   // Its content directory is d/XX/YYYY… of that id, with dirid.c9r.
   auto content = v().names().ContentDirPath(id);
   ASSERT_TRUE(IsOk(content));
-  EXPECT_EQ(a.data_path, (fs::path(path_) / *content).string());
-  EXPECT_TRUE(fs::is_directory(a.data_path));
-  auto dirid = ReadSmallEncryptedFile(v().cryptor(), a.data_path + "/dirid.c9r", 100);
+  EXPECT_EQ(a.data_path(), (fs::path(path_) / *content).string());
+  EXPECT_TRUE(fs::is_directory(a.data_path()));
+  auto dirid = ReadSmallEncryptedFile(v().cryptor(), a.data_path() + "/dirid.c9r", 100);
   ASSERT_TRUE(IsOk(dirid));
   EXPECT_EQ(*dirid, id);
-  EXPECT_EQ(fs::file_size(a.data_path + "/dirid.c9r"), 68u + 36u + 28u);
+  EXPECT_EQ(fs::file_size(a.data_path() + "/dirid.c9r"), 68u + 36u + 28u);
 
   const Entry b = MakeDir(a.AsDir(), "b");
   EXPECT_NE(b.dir_id, a.dir_id);
@@ -204,7 +204,7 @@ TEST_F(VaultTest, MakeDirectoryLayout) {
   EXPECT_EQ(Names(a.AsDir()), std::vector<std::string>{"b"});
   auto again = v().Directory(a.dir_id);
   ASSERT_TRUE(IsOk(again));
-  EXPECT_EQ(again->content_path, a.data_path);
+  EXPECT_EQ(again->content_path, a.data_path());
   ExpectWellFormed();
 }
 
@@ -311,10 +311,10 @@ TEST_F(VaultTest, RemoveDirectory) {
   ASSERT_TRUE(IsOk(v().RemoveDirectory(d.AsDir(), "sub")));
   ASSERT_TRUE(IsOk(v().RemoveDirectory(root(), "d")));
   // Content directory and node are gone; the shared d/XX level stays.
-  EXPECT_FALSE(fs::exists(d.data_path));
-  EXPECT_FALSE(fs::exists(sub.data_path));
+  EXPECT_FALSE(fs::exists(d.data_path()));
+  EXPECT_FALSE(fs::exists(sub.data_path()));
   EXPECT_FALSE(fs::exists(d.node_path));
-  EXPECT_TRUE(fs::exists(fs::path(d.data_path).parent_path()));
+  EXPECT_TRUE(fs::exists(fs::path(d.data_path()).parent_path()));
   EXPECT_TRUE(HasCode(v().Directory(d.dir_id), Errc::kNotFound));
   EXPECT_EQ(Names(root()), std::vector<std::string>{"file"});
   ExpectWellFormed();
@@ -335,11 +335,11 @@ TEST_F(VaultTest, RemoveShortenedDirectory) {
 TEST_F(VaultTest, RemoveDirectoryIgnoresUnknownFiles) {
   // Stray files (sync tool litter) do not make a directory "non-empty".
   const Entry d = MakeDir(root(), "d");
-  WritePlain(fs::path(d.data_path) / ".DS_Store", "junk");
-  WritePlain(fs::path(d.data_path) / "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.c9r", "not a node");
+  WritePlain(fs::path(d.data_path()) / ".DS_Store", "junk");
+  WritePlain(fs::path(d.data_path()) / "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.c9r", "not a node");
   EXPECT_TRUE(Names(d.AsDir()).empty());
   ASSERT_TRUE(IsOk(v().RemoveDirectory(root(), "d")));
-  EXPECT_FALSE(fs::exists(d.data_path));
+  EXPECT_FALSE(fs::exists(d.data_path()));
   ExpectWellFormed();
 }
 
@@ -508,7 +508,7 @@ TEST_F(VaultTest, OwnerWritesItsReadOnlyFile) {
     auto file = (*vault)->OpenFile(*created);
     if (!file.ok() || !(*file)->Write(0, AsBytes("data")).ok()) _exit(13);
     struct stat st {};
-    if (stat(created->data_path.c_str(), &st) != 0 || (st.st_mode & 07777) != 0444) _exit(14);
+    if (stat(created->data_path().c_str(), &st) != 0 || (st.st_mode & 07777) != 0444) _exit(14);
     _exit(0);
   }
   int status = 0;
