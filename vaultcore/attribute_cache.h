@@ -46,7 +46,10 @@ struct Attributes {
 
 class AttributeCache {
  public:
-  static constexpr size_t kMaxEntries = 1 << 16;
+  // About 250 bytes each. Enough for any hot set; a pass over a larger
+  // directory gains nothing from more within one TTL (bench/RESULTS.md:
+  // 65,536 held 10 MiB more at the peak of the 100,000-entry listing).
+  static constexpr size_t kMaxEntries = 1 << 14;
 
   void set_ttl(std::chrono::nanoseconds ttl) { ttl_ns_.store(ttl.count()); }
   bool enabled() const { return ttl_ns_.load(std::memory_order_relaxed) > 0; }
