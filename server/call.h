@@ -38,7 +38,9 @@ struct Call {
   const ProcedureEntry* procedure = nullptr;
   size_t args_offset = 0;          // where the arguments start in `record`
   std::optional<CallKey> drc_key;  // set when the call went through the DRC
-  size_t charged_bytes = 0;        // counted against the connection's bound
+  // What the reply may take, counted from the start (only READs say).
+  size_t reply_bound = 0;
+  size_t charged_bytes = 0;  // counted against the connection's bound
 };
 
 }  // namespace server

@@ -26,14 +26,17 @@ size_t EverythingLeft(const boost::system::error_code& error, size_t /*written*/
 
 Connection::Connection(boost::asio::ip::tcp::socket socket, ClientInfo client,
                        Dispatcher& dispatcher, ThreadPools pools, ConnectionLimits limits,
-                       std::function<void(Connection*)> on_close)
+                       ServerInFlight& server_in_flight, std::function<void(Connection*)> on_close)
     : socket_(std::move(socket)),
       client_(std::move(client)),
       dispatcher_(dispatcher),
       pools_(pools),
       limits_(limits),
+      server_in_flight_(server_in_flight),
       on_close_(std::move(on_close)),
       assembler_(limits.max_record_size) {}
+
+Connection::~Connection() { server_in_flight_.bytes -= bytes_in_flight_; }
 
 void Connection::Start() {
   boost::system::error_code ignored;
@@ -102,8 +105,7 @@ void Connection::ReadFailed(const boost::system::error_code& error) {
 }
 
 void Connection::ProcessBuffered() {
-  while (!closed_ && in_flight_ < limits_.max_calls_in_flight &&
-         bytes_in_flight_ < limits_.max_bytes_in_flight && buffer_begin_ < buffer_end_) {
+  while (!closed_ && MayTakeAnotherCall() && buffer_begin_ < buffer_end_) {
     size_t consumed = 0;
     const auto state = assembler_.Feed(
         std::span<const uint8_t>(buffer_).subspan(buffer_begin_, buffer_end_ - buffer_begin_),
@@ -121,6 +123,12 @@ void Connection::ProcessBuffered() {
     }
   }
   if (buffer_begin_ == buffer_end_) ReadMore();
+}
+
+bool Connection::MayTakeAnotherCall() const {
+  if (in_flight_ == 0) return true;
+  return in_flight_ < limits_.max_calls_in_flight &&
+         server_in_flight_.bytes < limits_.max_bytes_in_flight;
 }
 
 void Connection::Dispatch(std::shared_ptr<Call> call) {
@@ -155,14 +163,22 @@ void Connection::RunOn(boost::asio::thread_pool& pool, std::shared_ptr<Call> cal
 
 void Connection::Charge(Call& call) {
   ++in_flight_;
-  call.charged_bytes = call.record.size();
+  // A READ's reply is counted before it exists: 32 calls for 1 MiB each,
+  // read at once, would otherwise all be answered before the bound saw one.
+  call.charged_bytes = call.record.size() + call.reply_bound;
   bytes_in_flight_ += call.charged_bytes;
+  server_in_flight_.bytes += call.charged_bytes;
 }
 
 void Connection::Send(std::shared_ptr<Call> call) {
-  // The reply's memory counts from now, until it is written.
-  call->charged_bytes += call->reply.size();
-  bytes_in_flight_ += call->reply.size();
+  // The reply's memory counts from now (beyond what was counted for it
+  // already), until it is written.
+  if (call->reply.size() > call->reply_bound) {
+    const size_t more = call->reply.size() - call->reply_bound;
+    call->charged_bytes += more;
+    bytes_in_flight_ += more;
+    server_in_flight_.bytes += more;
+  }
   if (closed_) {
     Finished(*call);
     return;
@@ -199,6 +215,7 @@ void Connection::WriteNext() {
 void Connection::Finished(const Call& call) {
   --in_flight_;
   bytes_in_flight_ -= call.charged_bytes;
+  server_in_flight_.bytes -= call.charged_bytes;
   // Reading stopped at the bound; the buffer may still hold calls.
   if (!closed_ && !reading_) ProcessBuffered();
 }

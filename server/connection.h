@@ -1,9 +1,10 @@
 // One client's TCP connection: reads RPC records, hands each call to the
 // dispatcher, and writes each reply whole (record mark and body in one
 // gather write) as soon as it is ready, so replies may leave in another
-// order than their calls arrived. Calls in flight per connection are
-// bounded: past the bound the connection stops reading until replies
-// drain, which pushes back on the client through TCP.
+// order than their calls arrived. Calls in flight are bounded, per
+// connection by count and over the server's connections by bytes: past
+// the bound the connection stops reading until replies drain, which
+// pushes back on the client through TCP.
 //
 // Every method runs on the server's single I/O thread; the thread pools
 // hand calls back by posting to it. The connection keeps itself alive
@@ -31,21 +32,35 @@ struct ThreadPools {
   boost::asio::thread_pool& disk_waits;  // Dispatch::kDiskWait
 };
 
+// The bytes all connections of a server have in flight together. Touched
+// only on the I/O thread; it must outlive the connections.
+struct ServerInFlight {
+  size_t bytes = 0;
+};
+
 struct ConnectionLimits {
   size_t max_record_size = (1 << 20) + (16 << 10);  // a 1 MiB WRITE and its headers
   size_t max_calls_in_flight = 128;
-  // Record and reply bytes of the calls in flight: with 1 MiB WRITEs and
-  // READs the call count alone would allow 128 MiB per connection. 16 MiB
+  // Record and reply bytes of the calls in flight over all connections (a
+  // READ's reply from the moment its call is read): with 1 MiB WRITEs and
+  // READs the call count alone would allow 128 MiB per connection. Past
+  // the bound a connection reads another call only when it has none in
+  // flight, so none starves; further calls wait in the socket. 16 MiB
   // keeps both workers busy (measured: 1 MiB WRITEs at 8 and 32 in flight
-  // ran as fast as with 64 MiB) and the server's peak memory in bounds;
-  // further calls wait in the socket.
+  // ran as fast as with 64 MiB, and four clients mixing 1 MiB READs as
+  // fast as with 16 MiB each) and the server's peak memory in bounds.
   size_t max_bytes_in_flight = 16 << 20;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(boost::asio::ip::tcp::socket socket, ClientInfo client, Dispatcher& dispatcher,
-             ThreadPools pools, ConnectionLimits limits, std::function<void(Connection*)> on_close);
+             ThreadPools pools, ConnectionLimits limits, ServerInFlight& server_in_flight,
+             std::function<void(Connection*)> on_close);
+
+  // Gives back to the server's count what replies never written still
+  // held (the last owner is the I/O thread: pool threads post back).
+  ~Connection();
 
   void Start();
   // Closes the socket; calls still on workers finish and are discarded.
@@ -60,6 +75,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Turns buffered bytes into calls until the buffer is used up or the
   // in-flight bound is reached; then reads more, or waits for replies.
   void ProcessBuffered();
+  // Whether the in-flight bounds let one more call in.
+  bool MayTakeAnotherCall() const;
   // Only from the read path (ProcessBuffered's loop, or a ReadFragment
   // that completed a record), and never re-entering ProcessBuffered.
   void Dispatch(std::shared_ptr<Call> call);
@@ -75,6 +92,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Dispatcher& dispatcher_;
   const ThreadPools pools_;
   const ConnectionLimits limits_;
+  ServerInFlight& server_in_flight_;
   std::function<void(Connection*)> on_close_;
 
   rpc::RecordAssembler assembler_;
@@ -84,7 +102,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool reading_ = false;
   bool closed_ = false;
   size_t in_flight_ = 0;
-  size_t bytes_in_flight_ = 0;
+  size_t bytes_in_flight_ = 0;  // this connection's share of server_in_flight_
 
   std::deque<std::shared_ptr<Call>> outbox_;
   bool writing_ = false;

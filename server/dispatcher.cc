@@ -133,6 +133,10 @@ Dispatcher::Next Dispatcher::Prepare(Call& call, const ClientInfo& client) {
         break;
     }
   }
+  if (call.header.program == nfs3::kProgram && call.header.procedure == nfs3::kRead) {
+    call.reply_bound = nfs3::ReadReplyBound(
+        rpc::XdrReader(std::span<const uint8_t>(call.record).subspan(call.args_offset)));
+  }
   switch (call.procedure->dispatch) {
     case rpc::Dispatch::kWorker:
       return Next::kRunOnWorker;

@@ -12,6 +12,14 @@
 namespace server::nfs3 {
 
 inline constexpr uint32_t kMaxRead = 1 << 20;  // FSINFO rtmax
+// RPC and NFS headers and post-op attributes, with room to spare.
+inline constexpr size_t kReadReplyOverhead = 256;
+
+size_t ReadReplyBound(rpc::XdrReader args) {
+  ReadArgs decoded;
+  if (!Decode(args, &decoded)) return 0;
+  return std::min(decoded.count, kMaxRead) + kReadReplyOverhead;
+}
 
 rpc::AcceptStat Read(Request& request) {
   ReadArgs args;
@@ -40,7 +48,7 @@ rpc::AcceptStat Read(Request& request) {
       size_before.ok() && *size_before > args.offset ? *size_before - args.offset : 0;
   const auto count = static_cast<uint32_t>(std::min<uint64_t>({args.count, kMaxRead, left}));
   rpc::XdrWriter& out = request.reply;
-  out.ReserveCapacity(count + 256);
+  out.ReserveCapacity(count + kReadReplyOverhead);
   const size_t stat_at = out.size();
   EncodeStat(request, kOk);
   EncodeAttr(request, entry);

@@ -118,7 +118,8 @@ void NfsServer::Accept(tcp::acceptor& acceptor) {
           Log(LogLevel::kInfo, "client " + ToString(remote) + " connected");
           auto connection = std::make_shared<Connection>(
               std::move(socket), std::move(client), dispatcher_, ThreadPools{workers_, disk_waits_},
-              options_.connection, [this](Connection* closed) { connections_.erase(closed); });
+              options_.connection, in_flight_,
+              [this](Connection* closed) { connections_.erase(closed); });
           connections_.emplace(connection.get(), connection);
           connection->Start();
         }

@@ -66,6 +66,7 @@ class NfsServer {
   Export& exp_;
   const ServerOptions options_;
   Dispatcher dispatcher_;
+  ServerInFlight in_flight_;  // shared by the connections
   boost::asio::io_context io_;
   boost::asio::thread_pool workers_;
   boost::asio::thread_pool disk_waits_;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "rpc/xdr.h"
+#include "server/procedures.h"
 #include "tests/rpc_wire_client.h"
 
 namespace vaultnfs::testing::rpc_wire {
@@ -246,6 +247,90 @@ TEST_F(RpcPolicyTest, PipelinedCallsPastTheInFlightBound) {
     seen.insert(reply->xid);
   }
   EXPECT_EQ(seen.size(), kCalls);
+}
+
+// A connection counts a READ's reply against its in-flight bound from the
+// moment the call is read, by ReadReplyBound: every reply must fit it.
+TEST_F(RpcPolicyTest, ReadRepliesFitTheBoundCountedForThem) {
+  Serve();
+  auto client = Connect();
+  ASSERT_NE(client, nullptr);
+  const Bytes root = RootHandle(*client);
+  const Bytes file = CreateFile(*client, root, "bounded.bin");
+  ASSERT_FALSE(file.empty());
+  constexpr size_t kMiB = 1 << 20;
+  for (uint64_t offset : {uint64_t{0}, uint64_t{kMiB}}) {
+    auto written = Call(*client, kNfsProgram, 3, kWrite, WriteArgs(file, offset, Bytes(kMiB, 7)));
+    ASSERT_TRUE(written && written->accept_stat == kSuccess);
+  }
+  struct Case {
+    Bytes handle;
+    uint64_t offset;
+    uint32_t count;
+  };
+  const Bytes forged(file.size(), 0xee);
+  for (const Case& c :
+       {Case{file, 0, 0}, Case{file, 0, 4096}, Case{file, 0, kMiB}, Case{file, 0, 4 * kMiB},
+        Case{file, kMiB + 100, kMiB}, Case{file, 3 * kMiB, kMiB}, Case{forged, 0, kMiB}}) {
+    SCOPED_TRACE("offset " + std::to_string(c.offset) + " count " + std::to_string(c.count));
+    Args args;
+    args.w().Opaque(c.handle);
+    args.w().U64(c.offset);
+    args.w().U32(c.count);
+    const size_t bound = server::nfs3::ReadReplyBound(rpc::XdrReader(args.span()));
+    auto reply = Call(*client, kNfsProgram, 3, kRead, args.span());
+    ASSERT_TRUE(reply && reply->accept_stat == kSuccess);
+    EXPECT_LE(reply->raw.size(), bound);
+    if (c.handle == file && c.offset == 0) {  // a full reply: the bound is close
+      EXPECT_GE(reply->raw.size() + 256, bound);
+    }
+  }
+  const Bytes truncated = {0, 0, 0, 8, 1, 2};
+  EXPECT_EQ(server::nfs3::ReadReplyBound(rpc::XdrReader(truncated)), 0u);
+}
+
+// The bytes in flight are bounded over all connections. A client that
+// stops reading its 1 MiB replies holds the whole bound; another client
+// must still get every reply, one call at a time if need be.
+TEST_F(RpcPolicyTest, AClientThatStopsReadingDoesNotStallAnother) {
+  Serve();
+  auto stuck = Connect();
+  auto other = Connect();
+  ASSERT_NE(stuck, nullptr);
+  ASSERT_NE(other, nullptr);
+  const Bytes root = RootHandle(*other);
+  const Bytes file = CreateFile(*other, root, "big.bin");
+  ASSERT_FALSE(file.empty());
+  constexpr uint32_t kMiB = 1 << 20;
+  auto written = Call(*other, kNfsProgram, 3, kWrite, WriteArgs(file, 0, Bytes(kMiB, 3)));
+  ASSERT_TRUE(written && written->accept_stat == kSuccess);
+
+  // 64 MiB of replies: more than the bound and both sockets' buffers.
+  constexpr uint32_t kCalls = 64;
+  auto reads = [&](uint32_t first_xid) {
+    Args args;
+    args.w().Opaque(file);
+    args.w().U64(0);
+    args.w().U32(kMiB);
+    Bytes stream;
+    for (uint32_t xid = first_xid; xid < first_xid + kCalls; ++xid) {
+      const Bytes call =
+          RawClient::Frame(CallRecord(xid, kNfsProgram, 3, kRead, AuthSys(), args.span()));
+      stream.insert(stream.end(), call.begin(), call.end());
+    }
+    return stream;
+  };
+  ASSERT_TRUE(stuck->SendAll(reads(1000)));
+  ASSERT_TRUE(other->SendAll(reads(2000)));
+  for (auto* client : {other.get(), stuck.get()}) {
+    for (uint32_t i = 0; i < kCalls; ++i) {
+      auto reply = ReadReply(*client);
+      ASSERT_TRUE(reply);
+      ASSERT_EQ(reply->accept_stat, kSuccess);
+      rpc::XdrReader r(reply->results);
+      ASSERT_EQ(r.U32(), kNfs3Ok);
+    }
+  }
 }
 
 TEST_F(RpcPolicyTest, RepliesMayOvertakeASlowWrite) {
