@@ -6,6 +6,7 @@
 // with the versions served, PROC_UNAVAIL).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 
@@ -34,6 +35,10 @@ struct Procedure {
   // Non-idempotent procedures go through the duplicate-request cache, so a
   // retransmission gets the first reply instead of a second execution.
   bool non_idempotent;
+  // For calls whose reply may be large (READ): the most memory the reply
+  // to these arguments can take, counted against the bound on calls in
+  // flight from the moment the call is read. Null: the reply is small.
+  size_t (*reply_bound)(XdrReader args) = nullptr;
 };
 
 template <typename Handler>

@@ -38,9 +38,10 @@ struct Call {
   const ProcedureEntry* procedure = nullptr;
   size_t args_offset = 0;          // where the arguments start in `record`
   std::optional<CallKey> drc_key;  // set when the call went through the DRC
-  // What the reply may take, counted from the start (only READs say).
+  // What the reply may take, counted from the start (the procedure's
+  // reply_bound; 0 for small replies).
   size_t reply_bound = 0;
-  size_t charged_bytes = 0;  // counted against the connection's bound
+  size_t charged_bytes = 0;  // counted against the server's bound on calls in flight
 };
 
 }  // namespace server

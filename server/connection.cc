@@ -36,7 +36,11 @@ Connection::Connection(boost::asio::ip::tcp::socket socket, ClientInfo client,
       on_close_(std::move(on_close)),
       assembler_(limits.max_record_size) {}
 
-Connection::~Connection() { server_in_flight_.bytes -= bytes_in_flight_; }
+Connection::~Connection() {
+  // No pool thread or pending write holds us: what is still counted is
+  // the replies queued and never written.
+  for (const auto& call : outbox_) server_in_flight_.bytes -= call->charged_bytes;
+}
 
 void Connection::Start() {
   boost::system::error_code ignored;
@@ -166,7 +170,6 @@ void Connection::Charge(Call& call) {
   // A READ's reply is counted before it exists: 32 calls for 1 MiB each,
   // read at once, would otherwise all be answered before the bound saw one.
   call.charged_bytes = call.record.size() + call.reply_bound;
-  bytes_in_flight_ += call.charged_bytes;
   server_in_flight_.bytes += call.charged_bytes;
 }
 
@@ -176,7 +179,6 @@ void Connection::Send(std::shared_ptr<Call> call) {
   if (call->reply.size() > call->reply_bound) {
     const size_t more = call->reply.size() - call->reply_bound;
     call->charged_bytes += more;
-    bytes_in_flight_ += more;
     server_in_flight_.bytes += more;
   }
   if (closed_) {
@@ -214,7 +216,6 @@ void Connection::WriteNext() {
 
 void Connection::Finished(const Call& call) {
   --in_flight_;
-  bytes_in_flight_ -= call.charged_bytes;
   server_in_flight_.bytes -= call.charged_bytes;
   // Reading stopped at the bound; the buffer may still hold calls.
   if (!closed_ && !reading_) ProcessBuffered();

@@ -102,7 +102,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool reading_ = false;
   bool closed_ = false;
   size_t in_flight_ = 0;
-  size_t bytes_in_flight_ = 0;  // this connection's share of server_in_flight_
 
   std::deque<std::shared_ptr<Call>> outbox_;
   bool writing_ = false;

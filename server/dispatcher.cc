@@ -133,8 +133,8 @@ Dispatcher::Next Dispatcher::Prepare(Call& call, const ClientInfo& client) {
         break;
     }
   }
-  if (call.header.program == nfs3::kProgram && call.header.procedure == nfs3::kRead) {
-    call.reply_bound = nfs3::ReadReplyBound(
+  if (call.procedure->reply_bound != nullptr) {
+    call.reply_bound = call.procedure->reply_bound(
         rpc::XdrReader(std::span<const uint8_t>(call.record).subspan(call.args_offset)));
   }
   switch (call.procedure->dispatch) {

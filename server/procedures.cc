@@ -14,7 +14,8 @@ constexpr auto kDiskWait = Dispatch::kDiskWait;
 constexpr uint32_t kMount = mount3::kProgram;
 constexpr uint32_t kNfs = nfs3::kProgram;
 
-// program, version, procedure, name, handler, where it runs, non-idempotent
+// program, version, procedure, name, handler, where it runs, non-idempotent,
+// and for large replies their bound
 constexpr std::array kTable = {
     ProcedureEntry{kMount, 3, 0, "MOUNT NULL", mount3::Null, kInline, false},
     ProcedureEntry{kMount, 3, 1, "MNT", mount3::Mnt, kInline, false},
@@ -29,7 +30,7 @@ constexpr std::array kTable = {
     ProcedureEntry{kNfs, 3, nfs3::kLookup, "LOOKUP", nfs3::Lookup, kInline, false},
     ProcedureEntry{kNfs, 3, nfs3::kAccess, "ACCESS", nfs3::Access, kInline, false},
     ProcedureEntry{kNfs, 3, nfs3::kReadlink, "READLINK", nfs3::Readlink, kInline, false},
-    ProcedureEntry{kNfs, 3, nfs3::kRead, "READ", nfs3::Read, kWorker, false},
+    ProcedureEntry{kNfs, 3, nfs3::kRead, "READ", nfs3::Read, kWorker, false, nfs3::ReadReplyBound},
     ProcedureEntry{kNfs, 3, nfs3::kWrite, "WRITE", nfs3::Write, kWorker, false},
     ProcedureEntry{kNfs, 3, nfs3::kCreate, "CREATE", nfs3::Create, kWorker, true},
     ProcedureEntry{kNfs, 3, nfs3::kMkdir, "MKDIR", nfs3::Mkdir, kWorker, true},

@@ -40,8 +40,7 @@ rpc::AcceptStat Pathconf(Request& request);
 rpc::AcceptStat Commit(Request& request);
 
 // The most memory the reply to a READ with these arguments can take (0 for
-// malformed ones): the connection counts it against its bound from the
-// moment the call is read, not only once the reply exists.
+// malformed ones): the table's reply_bound for READ.
 size_t ReadReplyBound(rpc::XdrReader args);
 }  // namespace nfs3
 
