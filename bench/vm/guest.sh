@@ -2,11 +2,14 @@
 # The in-VM comparison benchmark, run as root inside the vmtest guest by
 # bench/vm/run.sh (which stages this script, the vaultnfs binary as
 # bin/vaultnfs and tests/e2e/guest/lib.sh as e2e-lib.sh in the share).
-# Three targets, all backed by the same scratch ext4 disk:
+# Four targets, all backed by the same scratch ext4 disk:
 #   vaultnfs   a fresh vault (`vaultnfs init`), `vaultnfs serve` with its
 #              default options, mounted by the guest kernel's NFS client with
 #              the mount command the server prints (vers=3,tcp,nolock)
 #   gocryptfs  a fresh gocryptfs (-init, then mounted: FUSE), default options
+#   ganesha    nfs-ganesha (FSAL_VFS) exporting a plain directory, mounted
+#              by the same client with the same options: what NFS itself
+#              costs here, with no encryption (the floor under vaultnfs)
 #   ext4       a plain directory on the scratch ext4 (the ceiling)
 # and on each the same workloads, one at a time, psync at queue depth 1:
 #   seq write 1M         fio, 1 MiB blocks, buffered, end_fsync=1 (MiB/s)
@@ -26,7 +29,7 @@
 # waits 1 s (gocryptfs's own caches expire after 1 s), restarts
 # `vaultnfs serve` (SIGTERM, serve again on the same port; the NFS mount
 # stays, handles survive restarts) so that its user-space directory-listing
-# cache is empty too, then runs `sync; echo 3 > /proc/sys/vm/drop_caches`.
+# cache is empty too (ganesha likewise, for its metadata cache), then runs `sync; echo 3 > /proc/sys/vm/drop_caches`.
 # The NFS client, FUSE, the backing ext4 and the servers all share the
 # guest's one kernel, so that drops the client page cache, dentries and
 # attributes and the ciphertext pages under vaultnfs and gocryptfs alike; no
@@ -41,13 +44,13 @@
 # runs on 127.0.0.1 inside the guest; qemu's scratch disk is
 # cache=writeback, so "disk" reads may come from the host page cache.
 # After each result a bracketed log line (not in the JSON) says how busy the
-# vCPUs were, how much CPU the vaultnfs or gocryptfs process used, and which
-# NFSv3 calls the kernel client made: enough to tell CPU-bound from
-# round-trip-bound.
+# vCPUs were, how much CPU the serving process (vaultnfs, gocryptfs or
+# ganesha) used, and for the NFS targets which NFSv3 calls the kernel client
+# made: enough to tell CPU-bound from round-trip-bound.
 #
 # Run it through the host script:  bench/vm/run.sh --vaultnfs BIN
 # Environment (run.sh passes these on): BENCH_PROFILE quick|full,
-# BENCH_TARGETS (default "vaultnfs gocryptfs ext4"), BENCH_SIZE_MIB (fio file
+# BENCH_TARGETS (default "vaultnfs gocryptfs ganesha ext4"), BENCH_SIZE_MIB (fio file
 # size: quick 128, full 1024), BENCH_RUNTIME (seconds per random fio job:
 # quick 6, full 30), BENCH_FILES (tree size: quick 2000, full 10000),
 # BENCH_RESTART_SERVER (1: restart vaultnfs before cold workloads; 0: keep it
@@ -68,7 +71,7 @@ esac
 SIZE_MIB=${BENCH_SIZE_MIB:-$size_mib}
 RUNTIME=${BENCH_RUNTIME:-$runtime}
 FILES=${BENCH_FILES:-$files}
-TARGETS=${BENCH_TARGETS:-vaultnfs gocryptfs ext4}
+TARGETS=${BENCH_TARGETS:-vaultnfs gocryptfs ganesha ext4}
 RESTART_SERVER=${BENCH_RESTART_SERVER:-1}
 OUT=${BENCH_OUT:-/share/results}
 NEEDLE=VAULTNFS_BENCH_NEEDLE
@@ -85,6 +88,9 @@ GC_CIPHER=$WORK/gocryptfs-cipher
 GC_PASSWORD=$WORK/gocryptfs.password
 GC_MNT=/mnt/gocryptfs
 GC_PID=
+GN_EXPORT=$WORK/ganesha
+GN_MNT=/mnt/ganesha
+GN_PID=
 EXT4_DIR=$WORK/ext4
 TAR=/tmp/tree.tar
 RECORDS=$WORK/records
@@ -120,11 +126,12 @@ elapsed_ms() { local us=$(($2 - $1)); printf '%d.%d' $((us / 1000)) $((us % 1000
 
 # ---- diagnostics (log only) ------------------------------------------------------
 # probe_start TARGET before a workload, probe_end after it: prints the CPU
-# time of the serving process (vaultnfs or gocryptfs), how busy the guest's
-# vCPUs were, and for vaultnfs the NFSv3 calls the kernel client made. All
+# time of the serving process, how busy the guest's vCPUs were, and for the
+# NFS targets the NFSv3 calls the kernel client made. All
 # read from /proc without forking, outside the timed region.
 NFS3_PROCS=(null getattr setattr lookup access readlink read write create mkdir symlink mknod
             remove rmdir rename link readdir readdirplus fsstat fsinfo pathconf commit)
+is_nfs() { [ "$1" = vaultnfs ] || [ "$1" = ganesha ]; }
 nfs3_counts() {   # sets NFS3 to the client's per-procedure counts
   local -a f
   NFS3=()
@@ -138,6 +145,7 @@ server_ticks() {  # sets TICKS to user+system clock ticks of the target's server
   case $1 in
     vaultnfs) pid=$SERVER_PID ;;
     gocryptfs) pid=$GC_PID ;;
+    ganesha) pid=$GN_PID ;;
   esac
   [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 0
   read -ra f < "/proc/$pid/stat"
@@ -152,14 +160,15 @@ cpu_busy() {      # sets BUSY and TOTAL to the guest's busy and all CPU ticks
 probe_start() {
   server_ticks "$1"; P_TICKS=$TICKS
   cpu_busy; P_BUSY=$BUSY P_TOTAL=$TOTAL
-  [ "$1" != vaultnfs ] || { nfs3_counts; P_NFS3=("${NFS3[@]}"); }
+  is_nfs "$1" && { nfs3_counts; P_NFS3=("${NFS3[@]}"); }
+  return 0
 }
 probe_end() {
   local line i calls=''
   server_ticks "$1"; cpu_busy
   line="    [guest vCPUs $(( (BUSY - P_BUSY) * 100 / (TOTAL - P_TOTAL > 0 ? TOTAL - P_TOTAL : 1) ))% busy"
   [ "$1" = ext4 ] || line+="; $1 cpu $(elapsed_ms 0 $(( (TICKS - P_TICKS) * 10000 ))) ms"
-  if [ "$1" = vaultnfs ]; then
+  if is_nfs "$1"; then
     nfs3_counts
     for i in "${!NFS3_PROCS[@]}"; do
       (( ${NFS3[i]:-0} - ${P_NFS3[i]:-0} > 0 )) && calls+=" ${NFS3_PROCS[i]} $(( NFS3[i] - P_NFS3[i] ))"
@@ -191,6 +200,11 @@ make_cold() {
     # The kernel client waits before reconnecting to a server that closed
     # the connection (about 3 s); pay that here, outside the clock.
     timeout 60 stat -f "$VAULT_MNT" > /dev/null
+  fi
+  if [ "$1" = ganesha ] && [ "$RESTART_SERVER" = 1 ]; then
+    stop_ganesha
+    start_ganesha
+    timeout 60 stat -f "$GN_MNT" > /dev/null
   fi
   sync
   echo 3 > /proc/sys/vm/drop_caches
@@ -339,6 +353,42 @@ setup_gocryptfs() {
 }
 teardown_gocryptfs() { umount "$GC_MNT"; rm -rf "$GC_CIPHER"; }
 
+# ganesha: NFSv3 over TCP only, on ports of its own, registered with a
+# rpcbind started here (ganesha refuses to start without one).
+GN_PORT=2149 GN_MOUNT_PORT=20148
+start_ganesha() {
+  ganesha.nfsd -f "$WORK/ganesha.conf" -L "$WORK/ganesha.log" -p /run/ganesha.pid -N NIV_EVENT
+  wait_for_port "$GN_PORT" 120 || { tail -20 "$WORK/ganesha.log" >&2; return 1; }
+  GN_PID=$(cat /run/ganesha.pid)
+}
+stop_ganesha() {
+  kill "$GN_PID"
+  while kill -0 "$GN_PID" 2>/dev/null; do sleep 0.1; done
+  GN_PID=
+}
+setup_ganesha() {
+  rm -rf "$GN_EXPORT"
+  mkdir -p "$GN_EXPORT" "$GN_MNT" /run/rpcbind /var/lib/nfs/ganesha
+  cat > "$WORK/ganesha.conf" <<CONF
+NFS_CORE_PARAM {
+    Protocols = 3; NFS_Port = $GN_PORT; MNT_Port = $GN_MOUNT_PORT;
+    Enable_NLM = false; Enable_RQUOTA = false; Enable_UDP = false;
+}
+EXPORT {
+    Export_Id = 1; Path = $GN_EXPORT; Pseudo = /ganesha; Protocols = 3; Transports = TCP;
+    Access_Type = RW; Squash = No_Root_Squash; SecType = sys;
+    FSAL { Name = VFS; }
+}
+LOG { Default_Log_Level = EVENT; }
+CONF
+  pidof rpcbind > /dev/null || rpcbind -w
+  start_ganesha
+  timeout 120 mount -t nfs -o "vers=3,tcp,port=$GN_PORT,mountport=$GN_MOUNT_PORT,nolock" \
+    "127.0.0.1:$GN_EXPORT" "$GN_MNT"
+  echo "    $(grep " $GN_MNT " /proc/mounts)"
+}
+teardown_ganesha() { unmount "$GN_MNT"; stop_ganesha; rm -rf "$GN_EXPORT"; }
+
 setup_ext4() { mkdir -p "$EXT4_DIR"; echo "    $(grep ' /scratch ' /proc/mounts)"; }
 teardown_ext4() { rm -rf "$EXT4_DIR"; }
 
@@ -359,8 +409,9 @@ for target in $TARGETS; do
   case $target in
     vaultnfs) dir=$VAULT_MNT ;;
     gocryptfs) dir=$GC_MNT ;;
+    ganesha) dir=$GN_MNT ;;
     ext4) dir=$EXT4_DIR ;;
-    *) echo "bench: unknown target $target (vaultnfs, gocryptfs, ext4)" >&2; exit 2 ;;
+    *) echo "bench: unknown target $target (vaultnfs, gocryptfs, ganesha, ext4)" >&2; exit 2 ;;
   esac
   echo "== $target: $dir"
   now_us; t0=$now

@@ -2,21 +2,23 @@
 # The in-VM comparison benchmark: boots a Debian guest (../shared/vmtest) and
 # runs bench/vm/guest.sh in it, which measures the same fio and tree
 # workloads on vaultnfs (mounted by the guest kernel's NFS client), on
-# gocryptfs (FUSE) and on the guest's plain ext4; then copies the results
-# out and prints a markdown table with the vaultnfs/gocryptfs ratios
-# (oriented so that > 1 means vaultnfs is better) and the targets: >= 2x on
-# the sequential and tree workloads, >= 1x on 4 KiB random reads.
+# gocryptfs (FUSE), on nfs-ganesha serving plaintext (the same client: what
+# NFS itself costs) and on the guest's plain ext4; then copies the results
+# out and prints a markdown table with the vaultnfs/gocryptfs and
+# ganesha/gocryptfs ratios (oriented so that > 1 means the NFS side is
+# better) and the targets: >= 2x on the sequential and tree workloads, >= 1x
+# on 4 KiB random reads.
 #
 # Usage: bench/vm/run.sh --vaultnfs BIN [--profile quick|full] [--out DIR]
 #                        [--console FILE]
 #   --vaultnfs  the vaultnfs binary to serve with (a Release build)
 #   --profile   quick (default; 128 MiB fio file, 6 s random jobs, a tree of
-#               2,000 files; about 4.5 minutes under emulation) or full
+#               2,000 files; about 6 minutes under emulation) or full
 #               (1 GiB, 30 s, 10,000 files); also $VAULTNFS_BENCH_PROFILE
 #   --out       where results.json (a list of {target, workload, value, unit,
 #               detail}), table.md and guest.log go (default ./bench-vm-results)
 #   --console   keep the guest's kernel log in FILE
-# Environment: VAULTNFS_BENCH_TARGETS (default "vaultnfs gocryptfs ext4"),
+# Environment: VAULTNFS_BENCH_TARGETS (default "vaultnfs gocryptfs ganesha ext4"),
 # VAULTNFS_BENCH_SIZE_MIB, VAULTNFS_BENCH_RUNTIME, VAULTNFS_BENCH_FILES
 # (override the profile), VAULTNFS_BENCH_RESTART_SERVER (1 default: restart
 # vaultnfs before cold workloads; see guest.sh), VAULTNFS_VMTEST_CACHE (guest
@@ -37,8 +39,8 @@ vaultnfs='' out=./bench-vm-results console=''
 
 # The header above, on stdout for --help and on stderr after a usage error.
 usage() {
-  if [ "${1:-2}" = 0 ]; then sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
-  else sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; fi
+  if [ "${1:-2}" = 0 ]; then sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  else sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; fi
   exit "${1:-2}"
 }
 while [ $# -gt 0 ]; do

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Turns the results.json of bench/vm/run.sh (a list of {target, workload,
 value, unit[, detail]}) into a markdown table: one row per workload, the
-columns vaultnfs, gocryptfs, ext4 (the ceiling), vaultnfs/gocryptfs, and
-the target ratio with whether it was met.
+columns vaultnfs, gocryptfs, ganesha (plaintext NFS, the floor under
+vaultnfs), ext4 (the ceiling), vaultnfs/gocryptfs, ganesha/gocryptfs (what
+any NFS server could reach at best: ganesha does no encryption), and the
+target ratio with whether it was met.
 
-The ratio is oriented so that > 1 means vaultnfs is better: for times (unit
-"ms") it is gocryptfs / vaultnfs, for throughput (MiB/s, IOPS) vaultnfs /
-gocryptfs. Targets: >= 2x on the sequential ("seq ...") and tree ("tree
+Ratios are oriented so that > 1 means the NFS side is better: for times
+(unit "ms") gocryptfs / X, for throughput (MiB/s, IOPS) X / gocryptfs. Targets: >= 2x on the sequential ("seq ...") and tree ("tree
 ...") workloads, >= 1x on 4 KiB random reads ("rand read ..."); the other
 rows have none. The details of each workload follow the table.
 
@@ -16,7 +17,7 @@ Exit status: 0 (also when a target is missed), 2 on a bad file.
 import json
 import sys
 
-COLUMNS = ("vaultnfs", "gocryptfs", "ext4")
+COLUMNS = ("vaultnfs", "gocryptfs", "ganesha", "ext4")
 
 
 def target_ratio(workload):
@@ -25,6 +26,16 @@ def target_ratio(workload):
     if workload.startswith("rand read"):
         return 1.0
     return None
+
+
+def against_gocryptfs(value, gocryptfs, unit):
+    if not value or not gocryptfs:
+        return None
+    return gocryptfs / value if unit == "ms" else value / gocryptfs
+
+
+def fmt_ratio(ratio):
+    return "–" if ratio is None else f"{ratio:.2f}×"
 
 
 def fmt(value, unit):
@@ -56,13 +67,12 @@ def main():
         if r.get("detail"):
             details.setdefault(w, r["detail"])
 
-    header = ["workload", "unit", *COLUMNS, "vaultnfs/gocryptfs", "target"]
+    header = ["workload", "unit", *COLUMNS, "vaultnfs/gocryptfs", "ganesha/gocryptfs", "target"]
     rows, met, judged = [], 0, 0
     for w in workloads:
-        v, g = values.get((w, "vaultnfs")), values.get((w, "gocryptfs"))
-        ratio = None
-        if v and g:
-            ratio = g / v if units[w] == "ms" else v / g
+        g = values.get((w, "gocryptfs"))
+        ratio = against_gocryptfs(values.get((w, "vaultnfs")), g, units[w])
+        floor = against_gocryptfs(values.get((w, "ganesha")), g, units[w])
         goal = target_ratio(w)
         if goal is None:
             verdict = "–"
@@ -75,7 +85,7 @@ def main():
             verdict = f"≥ {goal:g}× {'met' if ok else 'MISSED'}"
         better = "lower is better" if units[w] == "ms" else "higher is better"
         rows.append([w, f"{units[w]} ({better})", *(fmt(values.get((w, c)), units[w]) for c in COLUMNS),
-                     "–" if ratio is None else f"{ratio:.2f}×", verdict])
+                     fmt_ratio(ratio), fmt_ratio(floor), verdict])
 
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join(["---", "---"] + ["--:"] * (len(header) - 3) + ["---"]) + "|")
