@@ -459,6 +459,36 @@ TEST_P(WriteBackTest, WholeChunksGoStraightToTheFile) {
   ExpectOnDisk(file->path(), model);
 }
 
+// A write that meets a buffered chunk waits for room; when the flush that
+// makes room writes out that same file, the write becomes one of whole
+// chunks and goes straight to the file, with its own data.
+TEST_P(WriteBackTest, WholeChunkWriteThatWaitedForRoomWritesItsOwnData) {
+  WriteBackBuffer buffer(NoIdle(2 * kChunk));
+  FilePtr first = Create();
+  FilePtr second = Create();
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  Bytes first_model;
+  Bytes second_model;
+  auto write = [&](const FilePtr& file, Bytes& model, uint64_t offset, size_t length) {
+    const Bytes data = RandomBytes(length, rng_);
+    ASSERT_TRUE(IsOk(buffer.Write(file, offset, data)));
+    ModelWrite(model, offset, data);
+  };
+  // Not from a chunk's start: buffered, each a whole chunk of the budget.
+  write(first, first_model, 1, kChunk - 1);  // the least recently written
+  write(second, second_model, 1, kChunk - 1);
+  ASSERT_EQ(buffer.buffered_bytes(), 2 * kChunk);
+  // Meets the buffered chunk, so it would be buffered too; making room
+  // writes `first` out, after which it goes straight to the file.
+  write(first, first_model, 0, 2 * kChunk);
+  ExpectBuffered(buffer, first, first_model);
+  ASSERT_TRUE(IsOk(buffer.Commit(first)));
+  ASSERT_TRUE(IsOk(buffer.Commit(second)));
+  ExpectOnDisk(first->path(), first_model);
+  ExpectOnDisk(second->path(), second_model);
+}
+
 TEST_P(WriteBackTest, IdleFileIsWrittenOutWithoutCommit) {
   FilePtr file = Create();
   ASSERT_NE(file, nullptr);

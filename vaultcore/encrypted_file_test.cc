@@ -12,6 +12,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -528,6 +529,45 @@ TEST_P(EncryptedFileTest, ConcurrentWritersOnDistinctRegions) {
         if (!file->Write(static_cast<uint64_t>(t) * kRegion, data).ok()) ++failures;
         final_data[static_cast<size_t>(t)] = std::move(data);
       }
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(failures.load(), 0);
+  Bytes model;
+  for (int t = 0; t < kThreads; ++t) {
+    ModelWrite(model, static_cast<uint64_t>(t) * kRegion, final_data[static_cast<size_t>(t)]);
+  }
+  ExpectContent(*file, model);
+}
+
+// Writers of whole chunks at once: what lands must be exactly what each
+// thread wrote last, wherever the file's end was at each write (lower
+// regions start past the end of file, a hole, until higher ones exist).
+TEST_P(EncryptedFileTest, ConcurrentWholeChunkWritersOfOneFile) {
+  auto file = Create(NewPath());
+  ASSERT_NE(file, nullptr);
+  constexpr int kThreads = 4;
+  constexpr uint64_t kRegion = 8 * kChunk;
+  std::vector<Bytes> final_data(kThreads);
+  std::vector<std::thread> threads;
+  threads.reserve(kThreads);
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(static_cast<unsigned>(t));
+      const uint64_t base = static_cast<uint64_t>(t) * kRegion;
+      // The last region ends mid-chunk: its last chunk is the file's.
+      const uint64_t length = t == kThreads - 1 ? kRegion - 5000 : kRegion;
+      for (int i = 0; i < 20; ++i) {
+        const uint64_t first = rng() % 8 * kChunk;
+        if (!file->Write(base + first, RandomBytes(std::min(length - first, 3 * kChunk), rng))
+                 .ok()) {
+          ++failures;
+        }
+      }
+      Bytes data = RandomBytes(length, rng);
+      if (!file->Write(base, data).ok()) ++failures;
+      final_data[static_cast<size_t>(t)] = std::move(data);
     });
   }
   for (auto& t : threads) t.join();
