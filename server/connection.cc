@@ -158,7 +158,10 @@ void Connection::Dispatch(std::shared_ptr<Call> call) {
 void Connection::RunOn(boost::asio::thread_pool& pool, std::shared_ptr<Call> call) {
   Charge(*call);
   boost::asio::post(pool, [self = shared_from_this(), call = std::move(call)]() mutable {
-    self->dispatcher_.Execute(*call);
+    {
+      const vaultcore::WorkSharing::Scope sharing(&self->pools_.sharing);
+      self->dispatcher_.Execute(*call);
+    }
     auto executor = self->socket_.get_executor();
     boost::asio::post(executor,
                       [self, call = std::move(call)]() mutable { self->Send(std::move(call)); });

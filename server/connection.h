@@ -23,6 +23,7 @@
 #include "rpc/record.h"
 #include "server/call.h"
 #include "server/dispatcher.h"
+#include "vaultcore/work_sharing.h"
 
 namespace server {
 
@@ -30,6 +31,9 @@ namespace server {
 struct ThreadPools {
   boost::asio::thread_pool& workers;     // Dispatch::kWorker
   boost::asio::thread_pool& disk_waits;  // Dispatch::kDiskWait
+  // Calls on either pool share large chunk crypto through it (with idle
+  // workers); it must outlive them too.
+  vaultcore::WorkSharing& sharing;
 };
 
 // The bytes all connections of a server have in flight together. Touched

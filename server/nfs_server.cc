@@ -34,7 +34,8 @@ NfsServer::NfsServer(Export& exp, ServerOptions options)
       options_(std::move(options)),
       dispatcher_(exp, options_.dispatch),
       workers_(WorkerCount(options_.worker_threads)),
-      disk_waits_(std::max(1u, options_.disk_wait_threads)) {}
+      disk_waits_(std::max(1u, options_.disk_wait_threads)),
+      sharing_(workers_, WorkerCount(options_.worker_threads) - 1) {}
 
 NfsServer::~NfsServer() {
   Stop();
@@ -117,8 +118,8 @@ void NfsServer::Accept(tcp::acceptor& acceptor) {
         } else {
           Log(LogLevel::kInfo, "client " + ToString(remote) + " connected");
           auto connection = std::make_shared<Connection>(
-              std::move(socket), std::move(client), dispatcher_, ThreadPools{workers_, disk_waits_},
-              options_.connection, in_flight_,
+              std::move(socket), std::move(client), dispatcher_,
+              ThreadPools{workers_, disk_waits_, sharing_}, options_.connection, in_flight_,
               [this](Connection* closed) { connections_.erase(closed); });
           connections_.emplace(connection.get(), connection);
           connection->Start();

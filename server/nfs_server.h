@@ -4,7 +4,8 @@
 // Run() turns the calling thread into the I/O thread: it accepts, reads,
 // decodes and answers metadata calls inline; READ, WRITE and tree changes
 // run on `worker_threads` workers, whose thread-local buffers the vault's
-// chunk crypto uses; COMMIT runs on `disk_wait_threads`, which mostly wait
+// chunk crypto uses (a call's many chunks are shared out among the workers
+// that are idle); COMMIT runs on `disk_wait_threads`, which mostly wait
 // for fsync (on the workers where fsync costs nothing). Stop() may be
 // called from any thread (or a signal handler posted to io()); Run()
 // returns once every call in flight has finished. Flushing the write-back
@@ -23,6 +24,7 @@
 #include "server/dispatcher.h"
 #include "server/export.h"
 #include "server/network.h"
+#include "server/pool_work_sharing.h"
 #include "vaultcore/status.h"
 
 namespace server {
@@ -70,6 +72,7 @@ class NfsServer {
   boost::asio::io_context io_;
   boost::asio::thread_pool workers_;
   boost::asio::thread_pool disk_waits_;
+  PoolWorkSharing sharing_;  // with workers_
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
   std::unordered_map<Connection*, std::shared_ptr<Connection>> connections_;
   bool stopping_ = false;

@@ -1,6 +1,7 @@
 #include "vaultcore/encrypted_file.h"
 
 #include "vaultcore/codec.h"
+#include "vaultcore/work_sharing.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -8,8 +9,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <vector>
 
@@ -39,6 +42,22 @@ std::span<uint8_t> ThreadChunkCiphertextBuffer() {
 
 // Chunks encrypted per pwrite when rewriting a range.
 constexpr uint64_t kChunksPerBatch = 32;
+
+// Fewer chunks than this are decrypted or encrypted in place: sharing
+// costs a hand-off, and a small READ (4 KiB) touches one or two chunks.
+constexpr size_t kMinChunksToShare = 4;
+
+// part(i) for every i in [0, count), through the thread's WorkSharing when
+// it has one and there are enough chunks to be worth it.
+template <typename Part>
+void ForEachChunk(size_t count, const Part& part) {
+  WorkSharing* sharing = WorkSharing::Current();
+  if (sharing != nullptr && count >= kMinChunksToShare) {
+    sharing->ForEach(count, std::cref(part));  // a reference: no allocation
+    return;
+  }
+  for (size_t i = 0; i < count; ++i) part(i);
+}
 
 Status PreadFully(int fd, std::span<uint8_t> out, uint64_t offset, const std::string& path,
                   size_t* got) {
@@ -208,33 +227,49 @@ Result<size_t> EncryptedFile::Read(uint64_t offset, std::span<uint8_t> out) cons
   // GCM decrypts before it checks the tag, so a failed chunk leaves
   // unauthenticated plaintext in `out`: wipe the whole buffer on failure so
   // no caller can ever pass it on (spec §7.4, §10.7).
-  auto fail = [&](uint64_t index) {
-    std::memset(out.data(), 0, out.size());
-    return CorruptChunk(index);
-  };
-  size_t written = 0;
-  for (uint64_t i = first; i <= last; ++i) {
-    const size_t at = (i - first) * chunk_ct;
-    if (at >= got || got - at <= cryptor_.chunk_overhead()) return fail(i);
+  constexpr uint64_t kNoFailure = ~uint64_t{0};
+  std::atomic<uint64_t> failed_chunk{kNoFailure};
+  std::atomic<size_t> written{0};
+  ForEachChunk(last - first + 1, [&](size_t k) {
+    const uint64_t i = first + k;
+    const size_t at = k * chunk_ct;
+    if (at >= got || got - at <= cryptor_.chunk_overhead()) {
+      failed_chunk.store(i, std::memory_order_relaxed);
+      return;
+    }
     const size_t chunk_len = std::min<size_t>(chunk_ct, got - at);
     const std::span<const uint8_t> chunk(ciphertext.data() + at, chunk_len);
     const size_t plain_len = chunk_len - cryptor_.chunk_overhead();
     const uint64_t chunk_start = i * kCleartextChunkSize;
     const uint64_t from = std::max(offset, chunk_start) - chunk_start;
     const uint64_t to = std::min<uint64_t>(offset + n - chunk_start, plain_len);
+    if (to <= from) {  // shorter than the size said: cut by another process meanwhile
+      failed_chunk.store(i, std::memory_order_relaxed);
+      return;
+    }
+    // Only the last chunk can be short, so this chunk's bytes belong here.
+    const std::span<uint8_t> dest = out.subspan(chunk_start + from - offset, to - from);
     if (from == 0 && to == plain_len) {
       // The whole chunk is wanted: decrypt straight into the caller's buffer.
-      if (!cryptor_.DecryptChunk(*header_, i, chunk, out.subspan(written, plain_len)).ok()) {
-        return fail(i);
+      if (!cryptor_.DecryptChunk(*header_, i, chunk, dest).ok()) {
+        failed_chunk.store(i, std::memory_order_relaxed);
+        return;
       }
     } else {
       std::span<uint8_t> plain = ThreadChunkBuffer();
-      if (!cryptor_.DecryptChunk(*header_, i, chunk, plain).ok()) return fail(i);
-      std::memcpy(out.data() + written, plain.data() + from, to - from);
+      if (!cryptor_.DecryptChunk(*header_, i, chunk, plain).ok()) {
+        failed_chunk.store(i, std::memory_order_relaxed);
+        return;
+      }
+      std::memcpy(dest.data(), plain.data() + from, dest.size());
     }
-    written += to - from;
+    written.fetch_add(dest.size(), std::memory_order_relaxed);
+  });
+  if (const uint64_t failed = failed_chunk.load(); failed != kNoFailure) {
+    std::memset(out.data(), 0, out.size());
+    return CorruptChunk(failed);
   }
-  return written;
+  return written.load();
 }
 
 Result<size_t> EncryptedFile::ReadChunk(uint64_t index, uint64_t cleartext_size,
@@ -263,23 +298,32 @@ Status EncryptedFile::Rewrite(uint64_t old_size, uint64_t offset, std::span<cons
   const uint64_t last_touched = (data_end - 1) / kCleartextChunkSize;
   const uint64_t chunk_ct = cryptor_.ciphertext_chunk_size();
 
-  std::span<uint8_t> plain = ThreadChunkBuffer();
+  const size_t overhead = cryptor_.chunk_overhead();
   for (uint64_t batch = first; batch <= last_touched; batch += kChunksPerBatch) {
     const uint64_t batch_last = std::min(last_touched, batch + kChunksPerBatch - 1);
     std::vector<uint8_t>& out = ThreadCiphertextBuffer((batch_last - batch + 1) * chunk_ct);
-    size_t out_len = 0;
-    for (uint64_t i = batch; i <= batch_last; ++i) {
+    std::mutex error_mutex;
+    Status error;
+    auto fail = [&](Status s) {
+      std::lock_guard lock(error_mutex);
+      if (error.ok()) error = std::move(s);
+    };
+    size_t last_len = 0;  // the batch's last chunk: the only one that may be short
+    ForEachChunk(batch_last - batch + 1, [&](size_t k) {
+      const uint64_t i = batch + k;
       const uint64_t chunk_start = i * kCleartextChunkSize;
       const uint64_t chunk_end = std::min(chunk_start + kCleartextChunkSize, new_size);
       const size_t len = chunk_end - chunk_start;
+      if (i == batch_last) last_len = len;
       std::span<const uint8_t> source;
       if (offset <= chunk_start && data_end >= chunk_end) {
         source = data.subspan(chunk_start - offset, len);  // fully overwritten: no read
       } else {
+        std::span<uint8_t> plain = ThreadChunkBuffer();
         size_t existing = 0;
         if (chunk_start < old_size) {
           auto got = ReadChunk(i, old_size, plain);
-          if (!got.ok()) return got.status();
+          if (!got.ok()) return fail(got.status());
           existing = *got;
         }
         if (existing < len) std::memset(plain.data() + existing, 0, len - existing);
@@ -291,11 +335,12 @@ Status EncryptedFile::Rewrite(uint64_t old_size, uint64_t offset, std::span<cons
         }
         source = plain.first(len);
       }
-      Status s = cryptor_.EncryptChunk(
-          *header_, i, source, std::span(out).subspan(out_len, len + cryptor_.chunk_overhead()));
-      if (!s.ok()) return s;
-      out_len += len + cryptor_.chunk_overhead();
-    }
+      Status s = cryptor_.EncryptChunk(*header_, i, source,
+                                       std::span(out).subspan(k * chunk_ct, len + overhead));
+      if (!s.ok()) fail(std::move(s));
+    });
+    if (!error.ok()) return error;
+    const size_t out_len = (batch_last - batch) * chunk_ct + last_len + overhead;
     Status s = PwriteFully(fd_, std::span(out).first(out_len),
                            cryptor_.header_size() + batch * chunk_ct, path_);
     if (!s.ok()) return s;

@@ -20,6 +20,7 @@
 #include "tests/testing.h"
 #include "vaultcore/content_cryptor.h"
 #include "vaultcore/masterkey.h"
+#include "vaultcore/work_sharing.h"
 
 namespace vaultcore {
 namespace {
@@ -51,6 +52,29 @@ void ModelWrite(Bytes& model, uint64_t offset, const Bytes& data) {
   if (model.size() < offset + data.size()) model.resize(offset + data.size(), 0);
   std::copy(data.begin(), data.end(), model.begin() + static_cast<ptrdiff_t>(offset));
 }
+
+// Runs the parts on two helper threads of its own and on the caller.
+class ThreadsWorkSharing : public WorkSharing {
+ public:
+  void ForEach(size_t count, const std::function<void(size_t)>& part) override {
+    std::atomic<size_t> next{0};
+    auto run = [&](bool helper) {
+      for (size_t i = next++; i < count; i = next++) {
+        part(i);
+        if (helper) ++parts_elsewhere_;
+      }
+    };
+    std::thread first(run, true);
+    std::thread second(run, true);
+    run(false);
+    first.join();
+    second.join();
+  }
+  size_t parts_elsewhere() const { return parts_elsewhere_.load(); }
+
+ private:
+  std::atomic<size_t> parts_elsewhere_{0};
+};
 
 class EncryptedFileTest : public ::testing::TestWithParam<CipherCombo> {
  protected:
@@ -100,6 +124,38 @@ class EncryptedFileTest : public ::testing::TestWithParam<CipherCombo> {
       ASSERT_EQ(*n, model.size());
       got.resize(*n);
       ASSERT_TRUE(got == model) << "content differs from the model (size " << model.size() << ")";
+    }
+  }
+
+  // Random writes and truncations, checked against the model after each;
+  // sizes and offsets scale with `scale` (1: up to 3 chunks a write).
+  void RandomWritesAndTruncates(uint64_t scale) {
+    auto file = Create(NewPath());
+    ASSERT_NE(file, nullptr);
+    Bytes model;
+    // Sizes and offsets cluster around chunk boundaries, where the
+    // read-modify-write and the size arithmetic change behaviour.
+    auto near_boundary = [&](uint64_t max_chunks) {
+      const uint64_t base = (rng_() % (max_chunks + 1)) * kChunk;
+      const int64_t delta = static_cast<int64_t>(rng_() % 7) - 3;
+      return static_cast<uint64_t>(std::max<int64_t>(0, static_cast<int64_t>(base) + delta));
+    };
+    for (int step = 0; step < 150; ++step) {
+      SCOPED_TRACE("step " + std::to_string(step));
+      const int op = static_cast<int>(rng_() % 10);
+      if (op < 7) {
+        const uint64_t offset =
+            rng_() % 2 ? near_boundary(4 * scale) : rng_() % (5 * scale * kChunk);
+        const size_t length = rng_() % 2 ? near_boundary(2 * scale) : rng_() % (3 * scale * kChunk);
+        const Bytes data = RandomBytes(length, rng_);
+        ASSERT_TRUE(file->Write(offset, data).ok());
+        ModelWrite(model, offset, data);
+      } else {
+        const uint64_t size = rng_() % 2 ? near_boundary(5 * scale) : rng_() % (6 * scale * kChunk);
+        ASSERT_TRUE(file->Truncate(size).ok());
+        model.resize(size, 0);
+      }
+      ExpectContent(*file, model);
     }
   }
 
@@ -292,33 +348,40 @@ TEST_P(EncryptedFileTest, TruncateToSameSizeKeepsCiphertext) {
   EXPECT_TRUE(ReadRaw(path) == before);
 }
 
-TEST_P(EncryptedFileTest, RandomWritesAndTruncatesMatchModel) {
-  auto file = Create(NewPath());
+TEST_P(EncryptedFileTest, RandomWritesAndTruncatesMatchModel) { RandomWritesAndTruncates(1); }
+
+// With a WorkSharing in scope, reads and writes of many chunks run their
+// chunks on several threads at once; the result must be the same. Larger
+// writes cross the 32-chunk batches a rewrite is cut into.
+TEST_P(EncryptedFileTest, SharedChunkWorkMatchesModel) {
+  ThreadsWorkSharing sharing;
+  const WorkSharing::Scope scope(&sharing);
+  RandomWritesAndTruncates(14);
+  EXPECT_GT(sharing.parts_elsewhere(), 0u);
+}
+
+// A tampered chunk among many read at once fails the whole read, and
+// nothing decrypted by any thread is left in the buffer.
+TEST_P(EncryptedFileTest, SharedReadOfATamperedChunkFailsWhole) {
+  const std::string path = NewPath();
+  auto file = Create(path);
   ASSERT_NE(file, nullptr);
-  Bytes model;
-  // Sizes and offsets cluster around chunk boundaries, where the
-  // read-modify-write and the size arithmetic change behaviour.
-  auto near_boundary = [&](uint64_t max_chunks) {
-    const uint64_t base = (rng_() % (max_chunks + 1)) * kChunk;
-    const int64_t delta = static_cast<int64_t>(rng_() % 7) - 3;
-    return static_cast<uint64_t>(std::max<int64_t>(0, static_cast<int64_t>(base) + delta));
-  };
-  for (int step = 0; step < 150; ++step) {
-    SCOPED_TRACE("step " + std::to_string(step));
-    const int op = static_cast<int>(rng_() % 10);
-    if (op < 7) {
-      const uint64_t offset = rng_() % 2 ? near_boundary(4) : rng_() % (5 * kChunk);
-      const size_t length = rng_() % 2 ? near_boundary(2) : rng_() % (3 * kChunk);
-      const Bytes data = RandomBytes(length, rng_);
-      ASSERT_TRUE(file->Write(offset, data).ok());
-      ModelWrite(model, offset, data);
-    } else {
-      const uint64_t size = rng_() % 2 ? near_boundary(5) : rng_() % (6 * kChunk);
-      ASSERT_TRUE(file->Truncate(size).ok());
-      model.resize(size, 0);
-    }
-    ExpectContent(*file, model);
-  }
+  const Bytes data = RandomBytes(12 * kChunk, rng_);
+  ASSERT_TRUE(file->Write(0, data).ok());
+  Bytes raw = ReadRaw(path);
+  raw[cryptor_->header_size() + 9 * cryptor_->ciphertext_chunk_size() + 100] ^= 1;
+  WriteRaw(path, raw);
+
+  ThreadsWorkSharing sharing;
+  const WorkSharing::Scope scope(&sharing);
+  auto reader = Open(path, EncryptedFile::Mode::kReadOnly);
+  ASSERT_NE(reader, nullptr);
+  Bytes out(data.size(), 0xee);
+  auto n = reader->Read(0, out);
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.status().code(), Errc::kCorrupt);
+  EXPECT_NE(n.status().message().find("chunk 9"), std::string::npos) << n.status().ToString();
+  EXPECT_TRUE(std::all_of(out.begin(), out.end(), [](uint8_t b) { return b == 0; }));
 }
 
 TEST_P(EncryptedFileTest, ZeroByteCiphertextIsAnEmptyFile) {
