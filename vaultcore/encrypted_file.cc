@@ -308,13 +308,11 @@ Status EncryptedFile::Rewrite(uint64_t old_size, uint64_t offset, std::span<cons
       std::lock_guard lock(error_mutex);
       if (error.ok()) error = std::move(s);
     };
-    size_t last_len = 0;  // the batch's last chunk: the only one that may be short
     ForEachChunk(batch_last - batch + 1, [&](size_t k) {
       const uint64_t i = batch + k;
       const uint64_t chunk_start = i * kCleartextChunkSize;
       const uint64_t chunk_end = std::min(chunk_start + kCleartextChunkSize, new_size);
       const size_t len = chunk_end - chunk_start;
-      if (i == batch_last) last_len = len;
       std::span<const uint8_t> source;
       if (offset <= chunk_start && data_end >= chunk_end) {
         source = data.subspan(chunk_start - offset, len);  // fully overwritten: no read
@@ -340,6 +338,9 @@ Status EncryptedFile::Rewrite(uint64_t old_size, uint64_t offset, std::span<cons
       if (!s.ok()) fail(std::move(s));
     });
     if (!error.ok()) return error;
+    // Only the batch's last chunk may be short (the file's last chunk).
+    const uint64_t last_start = batch_last * kCleartextChunkSize;
+    const size_t last_len = std::min(last_start + kCleartextChunkSize, new_size) - last_start;
     const size_t out_len = (batch_last - batch) * chunk_ct + last_len + overhead;
     Status s = PwriteFully(fd_, std::span(out).first(out_len),
                            cryptor_.header_size() + batch * chunk_ct, path_);

@@ -159,6 +159,35 @@ class EncryptedFileTest : public ::testing::TestWithParam<CipherCombo> {
     }
   }
 
+  static constexpr int kWriterThreads = 4;
+
+  // kWriterThreads threads at once, thread t writing only within
+  // [t * region, (t + 1) * region) of one new file; `writer` returns what
+  // its thread wrote last at t * region, or nothing if a write failed.
+  // The file must then hold exactly those last writes.
+  void WritersOnDistinctRegions(
+      uint64_t region, const std::function<Bytes(EncryptedFile&, int, std::mt19937&)>& writer) {
+    auto file = Create(NewPath());
+    ASSERT_NE(file, nullptr);
+    std::vector<Bytes> final_data(kWriterThreads);
+    std::vector<std::thread> threads;
+    threads.reserve(kWriterThreads);
+    for (int t = 0; t < kWriterThreads; ++t) {
+      threads.emplace_back([&, t] {
+        std::mt19937 rng(static_cast<unsigned>(t));
+        final_data[static_cast<size_t>(t)] = writer(*file, t, rng);
+      });
+    }
+    for (auto& t : threads) t.join();
+    Bytes model;
+    for (int t = 0; t < kWriterThreads; ++t) {
+      ASSERT_FALSE(final_data[static_cast<size_t>(t)].empty())
+          << "a write of thread " << t << " failed";
+      ModelWrite(model, static_cast<uint64_t>(t) * region, final_data[static_cast<size_t>(t)]);
+    }
+    ExpectContent(*file, model);
+  }
+
   const EncryptedFile* reopened(const std::string& path) {
     reopened_ = Open(path, EncryptedFile::Mode::kReadOnly);
     return reopened_.get();
@@ -573,73 +602,38 @@ TEST_P(EncryptedFileTest, ConcurrentReadersAndWriter) {
 }
 
 TEST_P(EncryptedFileTest, ConcurrentWritersOnDistinctRegions) {
-  auto file = Create(NewPath());
-  ASSERT_NE(file, nullptr);
   // Each thread owns a region that starts and ends mid-chunk, so
   // neighbours share chunks and their read-modify-writes must not lose
   // each other's bytes.
-  constexpr int kThreads = 4;
   constexpr uint64_t kRegion = kChunk + 1000;
-  std::vector<Bytes> final_data(kThreads);
-  std::vector<std::thread> threads;
-  threads.reserve(kThreads);
-  std::atomic<int> failures{0};
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      std::mt19937 rng(static_cast<unsigned>(t));
-      for (int i = 0; i < 20; ++i) {
-        Bytes data = RandomBytes(kRegion, rng);
-        if (!file->Write(static_cast<uint64_t>(t) * kRegion, data).ok()) ++failures;
-        final_data[static_cast<size_t>(t)] = std::move(data);
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  ASSERT_EQ(failures.load(), 0);
-  Bytes model;
-  for (int t = 0; t < kThreads; ++t) {
-    ModelWrite(model, static_cast<uint64_t>(t) * kRegion, final_data[static_cast<size_t>(t)]);
-  }
-  ExpectContent(*file, model);
+  WritersOnDistinctRegions(kRegion, [&](EncryptedFile& file, int t, std::mt19937& rng) {
+    Bytes data;
+    for (int i = 0; i < 20; ++i) {
+      data = RandomBytes(kRegion, rng);
+      if (!file.Write(static_cast<uint64_t>(t) * kRegion, data).ok()) return Bytes();
+    }
+    return data;
+  });
 }
 
 // Writers of whole chunks at once: what lands must be exactly what each
 // thread wrote last, wherever the file's end was at each write (lower
 // regions start past the end of file, a hole, until higher ones exist).
 TEST_P(EncryptedFileTest, ConcurrentWholeChunkWritersOfOneFile) {
-  auto file = Create(NewPath());
-  ASSERT_NE(file, nullptr);
-  constexpr int kThreads = 4;
   constexpr uint64_t kRegion = 8 * kChunk;
-  std::vector<Bytes> final_data(kThreads);
-  std::vector<std::thread> threads;
-  threads.reserve(kThreads);
-  std::atomic<int> failures{0};
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      std::mt19937 rng(static_cast<unsigned>(t));
-      const uint64_t base = static_cast<uint64_t>(t) * kRegion;
-      // The last region ends mid-chunk: its last chunk is the file's.
-      const uint64_t length = t == kThreads - 1 ? kRegion - 5000 : kRegion;
-      for (int i = 0; i < 20; ++i) {
-        const uint64_t first = rng() % 8 * kChunk;
-        if (!file->Write(base + first, RandomBytes(std::min(length - first, 3 * kChunk), rng))
-                 .ok()) {
-          ++failures;
-        }
+  WritersOnDistinctRegions(kRegion, [&](EncryptedFile& file, int t, std::mt19937& rng) {
+    const uint64_t base = static_cast<uint64_t>(t) * kRegion;
+    // The last region ends mid-chunk: its last chunk is the file's.
+    const uint64_t length = t == kWriterThreads - 1 ? kRegion - 5000 : kRegion;
+    for (int i = 0; i < 20; ++i) {
+      const uint64_t first = rng() % 8 * kChunk;
+      if (!file.Write(base + first, RandomBytes(std::min(length - first, 3 * kChunk), rng)).ok()) {
+        return Bytes();
       }
-      Bytes data = RandomBytes(length, rng);
-      if (!file->Write(base, data).ok()) ++failures;
-      final_data[static_cast<size_t>(t)] = std::move(data);
-    });
-  }
-  for (auto& t : threads) t.join();
-  ASSERT_EQ(failures.load(), 0);
-  Bytes model;
-  for (int t = 0; t < kThreads; ++t) {
-    ModelWrite(model, static_cast<uint64_t>(t) * kRegion, final_data[static_cast<size_t>(t)]);
-  }
-  ExpectContent(*file, model);
+    }
+    Bytes data = RandomBytes(length, rng);
+    return file.Write(base, data).ok() ? data : Bytes();
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(Combos, EncryptedFileTest,
