@@ -28,6 +28,20 @@ constexpr uint64_t kChunk = vaultcore::kCleartextChunkSize;
 // system call per MiB rather than one per chunk.
 constexpr size_t kMaxRunChunks = 32;
 
+// The ciphertext of a sealed write (see Write), kept by the thread that
+// sealed it until it lands: no allocation per WRITE.
+std::span<uint8_t> ThreadSealBuffer(size_t size) {
+  thread_local std::vector<uint8_t> buffer;
+  if (buffer.size() < size) buffer.resize(size);
+  return std::span(buffer).first(size);
+}
+
+// At least one chunk, from a chunk's start: smaller writes are what the
+// buffer is for.
+bool SpansWholeChunks(uint64_t offset, size_t length) {
+  return length >= kChunk && offset % kChunk == 0;
+}
+
 }  // namespace
 
 struct WriteBackBuffer::FileState : std::enable_shared_from_this<FileState> {
@@ -46,6 +60,11 @@ struct WriteBackBuffer::FileState : std::enable_shared_from_this<FileState> {
   std::map<uint64_t, std::vector<uint8_t>> chunks;
   // The first flush error not yet reported by Commit.
   Status error;
+  // Whole-chunk writes being encrypted without the lock (see Write): their
+  // offset -> end, until they land or fall back to the buffer. `landed` is
+  // notified as each leaves.
+  std::map<uint64_t, uint64_t> landing;
+  std::condition_variable landed;
 
   // Guarded by WriteBackBuffer::mutex_. `registered` is only cleared with
   // the file's lock also held, so it is stable for a holder of either.
@@ -158,8 +177,8 @@ void WriteBackBuffer::ReleaseBytes(FileState& state, size_t bytes) {
 
 void WriteBackBuffer::ForgetIfIdleLocked(FileState& state) {
   std::lock_guard lock(mutex_);
-  if (!state.registered || !state.chunks.empty() || !state.error.ok() || state.bytes != 0 ||
-      state.written_gen != state.synced_gen) {
+  if (!state.registered || !state.chunks.empty() || !state.landing.empty() || !state.error.ok() ||
+      state.bytes != 0 || state.written_gen != state.synced_gen) {
     return;
   }
   state.registered = false;
@@ -236,15 +255,16 @@ void WriteBackBuffer::ApplyWriteLocked(FileState& state, WritePlan& plan, uint64
   }
 }
 
-Status WriteBackBuffer::FlushLocked(FileState& state, bool log_failure) {
-  if (state.chunks.empty()) return Status::Ok();
+Status WriteBackBuffer::FlushLocked(FileState& state, bool log_failure, uint64_t below) {
+  const auto stop = state.chunks.lower_bound(below);
+  if (stop == state.chunks.begin()) return Status::Ok();
   Status result;
   std::vector<uint8_t> run;
-  for (auto it = state.chunks.begin(); it != state.chunks.end();) {
+  for (auto it = state.chunks.begin(); it != stop;) {
     auto next = std::next(it);
     size_t count = 1;
-    while (next != state.chunks.end() && count < kMaxRunChunks &&
-           next->first == std::prev(next)->first + 1 && std::prev(next)->second.size() == kChunk) {
+    while (next != stop && count < kMaxRunChunks && next->first == std::prev(next)->first + 1 &&
+           std::prev(next)->second.size() == kChunk) {
       ++next;
       ++count;
     }
@@ -265,9 +285,11 @@ Status WriteBackBuffer::FlushLocked(FileState& state, bool log_failure) {
     it = next;
   }
 
+  // A failure drops everything buffered, as the top of write_back.h says.
+  const auto dropped = result.ok() ? stop : state.chunks.end();
   size_t bytes = 0;
-  for (const auto& [index, content] : state.chunks) bytes += content.size();
-  state.chunks.clear();
+  for (auto it = state.chunks.begin(); it != dropped; ++it) bytes += it->second.size();
+  state.chunks.erase(state.chunks.begin(), dropped);
   if (!result.ok()) {
     failed_flushes_.fetch_add(1, std::memory_order_relaxed);
     if (state.error.ok()) state.error = result;
@@ -280,7 +302,7 @@ Status WriteBackBuffer::FlushLocked(FileState& state, bool log_failure) {
   }
   {
     std::lock_guard lock(mutex_);
-    assert(state.bytes == bytes && buffered_ >= bytes);
+    assert(state.bytes >= bytes && buffered_ >= bytes);
     buffered_ -= bytes;
     state.bytes -= bytes;
     ++state.written_gen;
@@ -290,17 +312,86 @@ Status WriteBackBuffer::FlushLocked(FileState& state, bool log_failure) {
   return result;
 }
 
-bool WriteBackBuffer::IsWholeChunkWriteLocked(const FileState& state, const WritePlan& plan,
-                                              uint64_t offset, size_t length) {
+bool WriteBackBuffer::IsWholeChunkWriteLocked(const FileState& state, uint64_t offset,
+                                              size_t length, bool continues_file,
+                                              uint64_t logical_end) {
   const uint64_t end = offset + length;
-  // At least one chunk (smaller writes are what the buffer is for), no
-  // hole before it on disk (EncryptedFile would fill one with zeros that a
-  // buffered chunk may be about to replace), and its last chunk either
-  // full or the file's last.
-  if (length < kChunk || offset % kChunk != 0 || offset > plan.disk_size) return false;
-  if (end % kChunk != 0 && end < plan.old_end) return false;
+  // Whole chunks, no hole before them (EncryptedFile would fill one with
+  // zeros that a buffered chunk may be about to replace), and the last
+  // chunk either full or the file's last.
+  if (!SpansWholeChunks(offset, length) || !continues_file) return false;
+  if (end % kChunk != 0 && end < logical_end) return false;
   auto overlap = state.chunks.lower_bound(offset / kChunk);
-  return overlap == state.chunks.end() || overlap->first > (end - 1) / kChunk;
+  if (overlap != state.chunks.end() && overlap->first <= (end - 1) / kChunk) return false;
+  return std::none_of(state.landing.begin(), state.landing.end(), [&](const auto& other) {
+    return other.first < end && other.second > offset;
+  });
+}
+
+bool WriteBackBuffer::ContinuesToLocked(const FileState& state, uint64_t disk_size,
+                                        uint64_t offset) {
+  uint64_t reach = disk_size;
+  auto landing = state.landing.begin();
+  auto chunk = state.chunks.lower_bound(disk_size / kChunk);
+  while (reach < offset) {
+    if (landing != state.landing.end() && landing->first <= reach) {
+      reach = std::max(reach, landing->second);
+      ++landing;
+    } else if (chunk != state.chunks.end() && chunk->first * kChunk <= reach) {
+      reach = std::max(reach, chunk->first * kChunk + chunk->second.size());
+      ++chunk;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool WriteBackBuffer::CanSealLocked(const FileState& state, const WritePlan& plan, uint64_t offset,
+                                    size_t length) {
+  if (!SpansWholeChunks(offset, length)) return false;  // before the walks below
+  uint64_t landing_end = 0;
+  for (const auto& [start, end] : state.landing) landing_end = std::max(landing_end, end);
+  return IsWholeChunkWriteLocked(state, offset, length,
+                                 ContinuesToLocked(state, plan.disk_size, offset),
+                                 std::max(plan.old_end, landing_end));
+}
+
+Result<bool> WriteBackBuffer::SealAndLandLocked(FileState& state,
+                                                std::unique_lock<std::mutex>& lock, uint64_t offset,
+                                                std::span<const uint8_t> data) {
+  state.landing.emplace(offset, offset + data.size());
+  const std::span<uint8_t> sealed = ThreadSealBuffer(state.file->SealedSize(data.size()));
+  lock.unlock();
+  Status s = state.file->Seal(offset, data, sealed);
+  lock.lock();
+  // Writes below this one land first, so that it never lands past the end
+  // of file with their chunks still missing before it.
+  state.landed.wait(lock, [&] { return state.landing.begin()->first == offset; });
+  state.landing.erase(state.landing.begin());
+  state.landed.notify_all();
+  if (!s.ok()) return s;
+  // The file may have changed meanwhile (a truncation, a buffered write
+  // over these chunks).
+  auto disk_size = state.file->Size();
+  if (!disk_size.ok()) return disk_size.status();
+  if (!IsWholeChunkWriteLocked(state, offset, data.size(),
+                               ContinuesToLocked(state, *disk_size, offset),
+                               std::max(*disk_size, BufferedEndLocked(state)))) {
+    return false;
+  }
+  // Buffered chunks fill the gap up to this write: they go first.
+  if (offset > *disk_size) {
+    s = FlushLocked(state, /*log_failure=*/false, offset / kChunk);
+    if (!s.ok()) return s;
+  }
+  auto written = state.file->WriteSealed(offset, data.size(), sealed);
+  if (written.ok() && *written) {
+    std::lock_guard registry(mutex_);
+    ++state.written_gen;
+    UpdateLruLocked(state, /*touch=*/true);
+  }
+  return written;
 }
 
 Status WriteBackBuffer::WriteDirectLocked(FileState& state, uint64_t offset,
@@ -366,13 +457,22 @@ Status WriteBackBuffer::Write(const std::shared_ptr<EncryptedFile>& file, uint64
     return Status(Errc::kFileTooBig, file->path() + ": a write at " + std::to_string(offset) +
                                          " would end past the largest file size");
   }
+  bool may_seal = data.size() <= kMaxRunChunks * kChunk;
   for (;;) {
     std::unique_lock<std::mutex> lock;
     StatePtr state = LockState(file.get(), &file, lock);
     WritePlan plan;
     Status s = PlanWriteLocked(*state, offset, data.size(), plan);
-    if (s.ok()) {
-      if (IsWholeChunkWriteLocked(*state, plan, offset, data.size())) {
+    if (s.ok() && may_seal && CanSealLocked(*state, plan, offset, data.size())) {
+      auto landed = SealAndLandLocked(*state, lock, offset, data);
+      if (landed.ok() && !*landed) {
+        may_seal = false;  // the file changed meanwhile: write it the ordinary way
+        continue;
+      }
+      s = landed.status();
+    } else if (s.ok()) {
+      if (IsWholeChunkWriteLocked(*state, offset, data.size(), offset <= plan.disk_size,
+                                  plan.old_end)) {
         s = WriteDirectLocked(*state, offset, data);
       } else if (plan.growth > options_.max_bytes) {
         s = WriteThroughLocked(*state, offset, data);

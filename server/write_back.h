@@ -23,6 +23,13 @@
 // the file on disk, is never buffered: it is encrypted and written to the
 // file at once (the kernel's page cache holds it until COMMIT's fsync).
 // Buffering it could not save any encryption, and would cost two copies.
+// Its encryption runs without the file's lock (EncryptedFile::Seal), so
+// that the many WRITEs a client streams into one file at once are
+// encrypted in parallel. Such a write may also start past the end of file
+// on disk when writes being encrypted now, or buffered chunks, fill the
+// gap; it then lands after them (the buffered ones written out first), and
+// if one of them fails or the file changes meanwhile, it is written the
+// ordinary way instead. The file never holds a gap.
 // A flush that fails drops the file's buffered data (keeping it would pin
 // the budget and show readers bytes that may never reach the disk) and the
 // error becomes sticky: the next Commit of that file reports it, so the
@@ -36,7 +43,8 @@
 //
 // Thread-safety: all methods may be called from many threads at once, on
 // the same file or on different ones. Each file has its own lock, held
-// while its chunks change and during I/O on it; one short-held lock guards
+// while its chunks change and during I/O on it (not while a whole-chunk
+// write is encrypted, see above); one short-held lock guards
 // the file registry, the LRU order and the budget. I/O on one file never
 // waits for I/O on another, except where a writer must first make room.
 #pragma once
@@ -46,6 +54,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -163,19 +172,35 @@ class WriteBackBuffer {
                                     WritePlan& plan);
   void ApplyWriteLocked(FileState& state, WritePlan& plan, uint64_t offset,
                         std::span<const uint8_t> data);
-  // Whether the planned write is of whole chunks that can go straight to
-  // the file (see the top of this file).
-  static bool IsWholeChunkWriteLocked(const FileState& state, const WritePlan& plan,
-                                      uint64_t offset, size_t length);
+  // Whether a write is of whole chunks that can go straight to the file
+  // (see the top of this file), overlapping no buffered chunk and no write
+  // landing now, given whether the file reaches `offset` with no gap and
+  // where it ends counting what is buffered (`logical_end`).
+  static bool IsWholeChunkWriteLocked(const FileState& state, uint64_t offset, size_t length,
+                                      bool continues_file, uint64_t logical_end);
+  // Whether the file, `disk_size` long on disk, reaches `offset` with no
+  // gap once the writes landing now and the buffered chunks are counted.
+  static bool ContinuesToLocked(const FileState& state, uint64_t disk_size, uint64_t offset);
+  // The same as IsWholeChunkWriteLocked once those are on disk.
+  static bool CanSealLocked(const FileState& state, const WritePlan& plan, uint64_t offset,
+                            size_t length);
+  // Encrypts `data` with the lock released, then, once the writes landing
+  // below it have landed, writes it to the file if it still can go there
+  // straight. False: nothing was written.
+  vaultcore::Result<bool> SealAndLandLocked(FileState& state, std::unique_lock<std::mutex>& lock,
+                                            uint64_t offset, std::span<const uint8_t> data);
   // Writes `data` to the file now, unbuffered; WriteThroughLocked first
   // writes out what is buffered.
   vaultcore::Status WriteDirectLocked(FileState& state, uint64_t offset,
                                       std::span<const uint8_t> data);
   vaultcore::Status WriteThroughLocked(FileState& state, uint64_t offset,
                                        std::span<const uint8_t> data);
-  // Writes out and drops all buffered chunks of the file. Returns this
-  // flush's error, which also becomes the sticky error if there is none.
-  vaultcore::Status FlushLocked(FileState& state, bool log_failure);
+  // Writes out and drops the buffered chunks of the file, or only those
+  // before chunk index `below` (on a failure, all are dropped). Returns
+  // this flush's error, which also becomes the sticky error if there is
+  // none.
+  vaultcore::Status FlushLocked(FileState& state, bool log_failure,
+                                uint64_t below = std::numeric_limits<uint64_t>::max());
   // End of the buffered data, 0 if none.
   static uint64_t BufferedEndLocked(const FileState& state);
   // Forgets the file if it has nothing left to write, sync or report.

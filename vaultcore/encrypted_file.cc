@@ -362,6 +362,64 @@ Status EncryptedFile::Write(uint64_t offset, std::span<const uint8_t> data) {
   return Rewrite(*old_size, offset, data, std::max(*old_size, offset + data.size()));
 }
 
+size_t EncryptedFile::SealedSize(size_t length) const {
+  return cryptor_.CiphertextSize(length) - cryptor_.header_size();
+}
+
+Status EncryptedFile::Seal(uint64_t offset, std::span<const uint8_t> data, std::span<uint8_t> out) {
+  if (!writable_) return Status(Errc::kPermission, path_ + " is open read-only");
+  if (offset % kCleartextChunkSize != 0 || data.empty() || out.size() < SealedSize(data.size())) {
+    return Status(Errc::kInvalidArgument, path_ + ": a sealed write must start a chunk");
+  }
+  bool have_header;
+  {
+    std::shared_lock lock(mutex_);
+    have_header = header_.has_value();
+  }
+  if (!have_header) {
+    std::unique_lock lock(mutex_);
+    Status s = EnsureHeader();
+    if (!s.ok()) return s;
+  }
+  const uint64_t first = offset / kCleartextChunkSize;
+  const size_t count = (data.size() + kCleartextChunkSize - 1) / kCleartextChunkSize;
+  const size_t chunk_ct = cryptor_.ciphertext_chunk_size();
+  std::atomic<bool> failed{false};
+  ForEachChunk(count, [&](size_t k) {
+    const size_t begin = k * kCleartextChunkSize;
+    const auto chunk = data.subspan(begin, std::min(kCleartextChunkSize, data.size() - begin));
+    const auto sealed = out.subspan(k * chunk_ct, chunk.size() + cryptor_.chunk_overhead());
+    if (!cryptor_.EncryptChunk(*header_, first + k, chunk, sealed).ok()) {
+      failed.store(true, std::memory_order_relaxed);
+    }
+  });
+  if (failed.load()) return Status(Errc::kIo, path_ + ": chunk encryption failed");
+  return Status::Ok();
+}
+
+Result<bool> EncryptedFile::WriteSealed(uint64_t offset, uint64_t length,
+                                        std::span<const uint8_t> sealed) {
+  if (!writable_) return Status(Errc::kPermission, path_ + " is open read-only");
+  if (sealed.size() != SealedSize(length) || offset % kCleartextChunkSize != 0) {
+    return Status(Errc::kInvalidArgument, path_ + ": not a sealed write");
+  }
+  const AttributeCache::ChangeScope change(changes_);
+  std::unique_lock lock(mutex_);
+  if (!header_) return Status(Errc::kInvalidArgument, path_ + ": sealed before it had a header");
+  auto size = SizeLocked();
+  if (!size.ok()) return size.status();
+  const uint64_t end = offset + length;
+  // A gap would be chunks nobody wrote; a short chunk before the end, a
+  // file that cannot be read.
+  if (offset > *size || (end % kCleartextChunkSize != 0 && end < *size)) return false;
+  Status s = PwriteFully(
+      fd_, sealed,
+      cryptor_.header_size() + offset / kCleartextChunkSize * cryptor_.ciphertext_chunk_size(),
+      path_);
+  if (!s.ok()) return s;
+  return true;
+}
+
 Status EncryptedFile::Truncate(uint64_t size) {
   if (!writable_) return Status(Errc::kPermission, path_ + " is open read-only");
   const AttributeCache::ChangeScope change(changes_);

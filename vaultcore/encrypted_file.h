@@ -55,6 +55,22 @@ class EncryptedFile {
   // Writes `data` at `offset`; a gap past the end is filled with zeros.
   Status Write(uint64_t offset, std::span<const uint8_t> data);
 
+  // A write of whole chunks in two steps, so that the encryption (the slow
+  // part) runs without the file's lock and writers of one file encrypt in
+  // parallel. Seal encrypts `data` as the chunks from `offset` (a multiple
+  // of the chunk size) on, the last one short if `data` ends mid-chunk,
+  // into the front of `out`, which must hold SealedSize(data.size())
+  // bytes. It creates the file's header if there is none, and changes
+  // nothing else.
+  Status Seal(uint64_t offset, std::span<const uint8_t> data, std::span<uint8_t> out);
+  size_t SealedSize(size_t length) const;
+  // Then puts what Seal made of `length` bytes at `offset` in place, if it
+  // can stand on its own in the file as it is now: no gap before `offset`,
+  // and a short last chunk only as the file's last. Returns false, having
+  // changed nothing, when it cannot; the caller then writes the cleartext
+  // with Write.
+  Result<bool> WriteSealed(uint64_t offset, uint64_t length, std::span<const uint8_t> sealed);
+
   // Shrinks or grows (with zeros) to `size` cleartext bytes.
   Status Truncate(uint64_t size);
 
@@ -86,7 +102,9 @@ class EncryptedFile {
   const int fd_;
   const bool writable_;
   mutable std::shared_mutex mutex_;
-  std::optional<FileHeader> header_;  // nullopt until loaded or created
+  // nullopt until loaded or created, under mutex_ held exclusively; never
+  // changes after that, so Seal reads it without the lock.
+  std::optional<FileHeader> header_;
   AttributeCache* changes_ = nullptr;
 };
 

@@ -76,6 +76,21 @@ class ThreadsWorkSharing : public WorkSharing {
   std::atomic<size_t> parts_elsewhere_{0};
 };
 
+// Runs the parts last to first on the calling thread: each part must
+// depend on no other.
+class BackToFrontSharing : public WorkSharing {
+ public:
+  void ForEach(size_t count, const std::function<void(size_t)>& part) override {
+    for (size_t i = count; i-- > 0;) part(i);
+    calls_.push_back(count);
+  }
+  // The count of each ForEach call, in order.
+  const std::vector<size_t>& calls() const { return calls_; }
+
+ private:
+  std::vector<size_t> calls_;
+};
+
 class EncryptedFileTest : public ::testing::TestWithParam<CipherCombo> {
  protected:
   void SetUp() override {
@@ -634,6 +649,62 @@ TEST_P(EncryptedFileTest, ConcurrentWholeChunkWritersOfOneFile) {
     Bytes data = RandomBytes(length, rng);
     return file.Write(base, data).ok() ? data : Bytes();
   });
+}
+
+// Seal then WriteSealed: the same file as Write makes, for a write that
+// may stand on its own; nothing changed, and false, for one that may not.
+TEST_P(EncryptedFileTest, SealedWritesStandOnlyWhereTheyLeaveAValidFile) {
+  const std::string path = NewPath();
+  WriteRaw(path, {});  // no header yet: Seal makes it
+  auto file = Open(path);
+  ASSERT_NE(file, nullptr);
+  Bytes model;
+  Bytes sealed;
+  auto seal = [&](uint64_t offset, const Bytes& data) {
+    sealed.assign(file->SealedSize(data.size()), 0);
+    EXPECT_TRUE(file->Seal(offset, data, sealed).ok());
+    EXPECT_TRUE(file->header_nonce().has_value());
+  };
+  auto write_sealed = [&](uint64_t offset, size_t length, bool lands) {
+    SCOPED_TRACE("sealed write of " + std::to_string(length) + " at " + std::to_string(offset));
+    const Bytes data = RandomBytes(length, rng_);
+    seal(offset, data);
+    const Bytes before = ReadRaw(path);
+    auto landed = file->WriteSealed(offset, length, sealed);
+    ASSERT_TRUE(landed.ok()) << landed.status().ToString();
+    EXPECT_EQ(*landed, lands);
+    if (lands) {
+      ModelWrite(model, offset, data);
+    } else {
+      EXPECT_TRUE(ReadRaw(path) == before);
+    }
+    ExpectContent(*file, model);
+  };
+  write_sealed(kChunk, kChunk, false);             // a gap before it
+  write_sealed(0, 2 * kChunk + 7, true);           // a short last chunk as the file's last
+  write_sealed(0, kChunk + 1, false);              // a short chunk before the end
+  write_sealed(kChunk, kChunk, true);              // whole chunks within the file
+  write_sealed(2 * kChunk, kChunk, true);          // over the short last chunk: now whole
+  write_sealed(3 * kChunk, 3 * kChunk + 1, true);  // appended at the end
+  write_sealed(7 * kChunk, kChunk, false);         // past the end
+
+  // A shared seal encrypts its chunks in any order: the same file.
+  BackToFrontSharing sharing;
+  const WorkSharing::Scope scope(&sharing);
+  write_sealed(kChunk, 8 * kChunk, true);
+  ASSERT_FALSE(sharing.calls().empty());
+  EXPECT_EQ(sharing.calls().front(), 8u);  // the seal's, before the checking reads'
+
+  const Bytes data = RandomBytes(kChunk, rng_);
+  sealed.assign(file->SealedSize(data.size()), 0);
+  EXPECT_EQ(file->Seal(1, data, sealed).code(), Errc::kInvalidArgument);
+  EXPECT_EQ(file->WriteSealed(1, data.size(), sealed).status().code(), Errc::kInvalidArgument);
+  EXPECT_EQ(file->WriteSealed(0, data.size() + 1, sealed).status().code(), Errc::kInvalidArgument);
+  auto reader = Open(path, EncryptedFile::Mode::kReadOnly);
+  ASSERT_NE(reader, nullptr);
+  EXPECT_EQ(reader->Seal(0, data, sealed).code(), Errc::kPermission);
+  EXPECT_EQ(reader->WriteSealed(0, data.size(), sealed).status().code(), Errc::kPermission);
+  ExpectContent(*file, model);
 }
 
 INSTANTIATE_TEST_SUITE_P(Combos, EncryptedFileTest,
