@@ -349,7 +349,9 @@ bool WriteBackBuffer::ContinuesToLocked(const FileState& state, uint64_t disk_si
 
 bool WriteBackBuffer::CanSealLocked(const FileState& state, const WritePlan& plan, uint64_t offset,
                                     size_t length) {
-  if (!SpansWholeChunks(offset, length)) return false;  // before the walks below
+  // Only writes that extend the file (see the top of write_back.h); the
+  // cheap tests come before the walks below.
+  if (!SpansWholeChunks(offset, length) || offset < plan.disk_size) return false;
   uint64_t landing_end = 0;
   for (const auto& [start, end] : state.landing) landing_end = std::max(landing_end, end);
   return IsWholeChunkWriteLocked(state, offset, length,

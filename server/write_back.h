@@ -23,13 +23,16 @@
 // the file on disk, is never buffered: it is encrypted and written to the
 // file at once (the kernel's page cache holds it until COMMIT's fsync).
 // Buffering it could not save any encryption, and would cost two copies.
-// Its encryption runs without the file's lock (EncryptedFile::Seal), so
-// that the many WRITEs a client streams into one file at once are
-// encrypted in parallel. Such a write may also start past the end of file
-// on disk when writes being encrypted now, or buffered chunks, fill the
-// gap; it then lands after them (the buffered ones written out first), and
-// if one of them fails or the file changes meanwhile, it is written the
-// ordinary way instead. The file never holds a gap.
+// When it extends the file (starts at or past its end on disk), its
+// encryption runs without the file's lock (EncryptedFile::Seal), so that
+// the many WRITEs a client streams into one file at once are encrypted in
+// parallel. Such a write may also start past the end of file on disk when
+// writes being encrypted now, or buffered chunks, fill the gap; it then
+// lands after them (the buffered ones written out first), and if one of
+// them fails or the file changes meanwhile, it is written the ordinary way
+// instead. The file never holds a gap. An overwrite within the file is
+// encrypted under the lock: sealing those too made the Linux client's
+// random-write runs bimodal (bench/RESULTS.md, step 20).
 // A flush that fails drops the file's buffered data (keeping it would pin
 // the budget and show readers bytes that may never reach the disk) and the
 // error becomes sticky: the next Commit of that file reports it, so the
@@ -181,7 +184,8 @@ class WriteBackBuffer {
   // Whether the file, `disk_size` long on disk, reaches `offset` with no
   // gap once the writes landing now and the buffered chunks are counted.
   static bool ContinuesToLocked(const FileState& state, uint64_t disk_size, uint64_t offset);
-  // The same as IsWholeChunkWriteLocked once those are on disk.
+  // Whether a write may be sealed: it extends the file, and it would pass
+  // IsWholeChunkWriteLocked once the writes landing now are on disk.
   static bool CanSealLocked(const FileState& state, const WritePlan& plan, uint64_t offset,
                             size_t length);
   // Encrypts `data` with the lock released, then, once the writes landing
