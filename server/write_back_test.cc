@@ -2,217 +2,23 @@
 // reads back must always be what a POSIX file would hold, and what reaches
 // the disk (seen through a second EncryptedFile on the same path) must be
 // the same bytes once a commit, a flush or shutdown says it is there, and
-// not before.
+// not before. Writes encrypted without the file's lock (sealed) are tested
+// in write_back_sealing_test.cc.
 #include "server/write_back.h"
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <filesystem>
-#include <functional>
 #include <limits>
-#include <random>
-#include <string>
+#include <span>
 #include <thread>
 #include <vector>
 
-#include "tests/testing.h"
-#include "vaultcore/codec.h"
-#include "vaultcore/content_cryptor.h"
-#include "vaultcore/encrypted_file.h"
-#include "vaultcore/masterkey.h"
-#include "vaultcore/work_sharing.h"
+#include "server/write_back_test_fixture.h"
 
-namespace server {
+namespace server::write_back_testing {
 namespace {
-
-using vaultcore::Bytes;
-using vaultcore::CipherCombo;
-using vaultcore::EncryptedFile;
-using vaultcore::Errc;
-using vaultcore::Status;
-using vaultnfs::testing::HasCode;
-using vaultnfs::testing::IsOk;
-using vaultnfs::testing::TempDir;
-
-constexpr uint64_t kChunk = vaultcore::kCleartextChunkSize;
-using FilePtr = std::shared_ptr<EncryptedFile>;
-
-Bytes RandomBytes(size_t n, std::mt19937& rng) {
-  Bytes out(n);
-  for (auto& b : out) b = static_cast<uint8_t>(rng());
-  return out;
-}
-
-// What a POSIX file does on pwrite: zero fill up to `offset`, then overwrite.
-void ModelWrite(Bytes& model, uint64_t offset, const Bytes& data) {
-  if (data.empty()) return;
-  if (model.size() < offset + data.size()) model.resize(offset + data.size(), 0);
-  std::copy(data.begin(), data.end(), model.begin() + static_cast<ptrdiff_t>(offset));
-}
-
-// Tests that must see data stay in the buffer run without the background
-// thread, so no timing can move it to disk behind their back.
-WriteBackBuffer::Options NoIdle(size_t max_bytes = size_t{64} << 20) {
-  WriteBackBuffer::Options options;
-  options.max_bytes = max_bytes;
-  options.idle_flush = std::chrono::milliseconds(0);
-  return options;
-}
-
-// Polls `done` for up to 10 s; background work gets that long, not a
-// fixed delay.
-bool Eventually(const std::function<bool()>& done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
-
-// Holds a write in the middle of its encryption: EncryptedFile encrypts a
-// write of four chunks or more through the thread's WorkSharing, and this
-// one waits there until the test opens it.
-class SealGate : public vaultcore::WorkSharing {
- public:
-  void ForEach(size_t count, const std::function<void(size_t)>& part) override {
-    {
-      std::unique_lock lock(mutex_);
-      arrived_ = true;
-      changed_.wait(lock, [&] { return open_; });
-    }
-    for (size_t i = 0; i < count; ++i) part(i);
-    std::lock_guard lock(mutex_);
-    finished_ = true;
-  }
-  void Open() {
-    std::lock_guard lock(mutex_);
-    open_ = true;
-    changed_.notify_all();
-  }
-  bool arrived() {
-    std::lock_guard lock(mutex_);
-    return arrived_;
-  }
-  bool finished() {
-    std::lock_guard lock(mutex_);
-    return finished_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  bool open_ = false;
-  bool arrived_ = false;
-  bool finished_ = false;
-};
-
-// Writes `data` at `offset` on a thread of its own, through `gate`.
-class GatedWrite {
- public:
-  GatedWrite(WriteBackBuffer& buffer, const FilePtr& file, uint64_t offset, const Bytes& data)
-      : thread_([this, &buffer, file, offset, &data] {
-          const vaultcore::WorkSharing::Scope scope(&gate_);
-          status_ = buffer.Write(file, offset, data);
-          done_ = true;
-        }) {}
-  // Never leaves the thread stuck, whatever the test saw.
-  ~GatedWrite() { (void)Finish(); }
-  GatedWrite(const GatedWrite&) = delete;
-  GatedWrite& operator=(const GatedWrite&) = delete;
-
-  SealGate& gate() { return gate_; }
-  bool done() const { return done_; }
-  Status Finish() {
-    gate_.Open();
-    if (thread_.joinable()) thread_.join();
-    return status_;
-  }
-
- private:
-  SealGate gate_;
-  Status status_;
-  std::atomic<bool> done_{false};
-  std::thread thread_;  // last: it uses the members above
-};
-
-class WriteBackTest : public ::testing::TestWithParam<CipherCombo> {
- protected:
-  void SetUp() override {
-    auto key = vaultcore::MasterKey::Generate();
-    ASSERT_TRUE(key.ok()) << key.status().ToString();
-    key_ = std::make_unique<vaultcore::MasterKey>(std::move(key).value());
-    cryptor_ = vaultcore::MakeContentCryptor(GetParam(), *key_);
-  }
-
-  FilePtr Create() {
-    const std::string path = (dir_.path() / ("f" + std::to_string(next_++))).string();
-    auto file = EncryptedFile::Create(*cryptor_, path, 0644);
-    EXPECT_TRUE(file.ok()) << file.status().ToString();
-    return file.ok() ? FilePtr(std::move(file).value()) : nullptr;
-  }
-
-  FilePtr Open(const std::string& path, EncryptedFile::Mode mode) {
-    auto file = EncryptedFile::Open(*cryptor_, path, mode);
-    EXPECT_TRUE(file.ok()) << file.status().ToString();
-    return file.ok() ? FilePtr(std::move(file).value()) : nullptr;
-  }
-
-  // A file holding `content` on disk, opened read-only: writing it out
-  // fails, which is how these tests make a flush fail.
-  FilePtr ReadOnlyFile(const Bytes& content) {
-    FilePtr writer = Create();
-    if (writer == nullptr) return nullptr;
-    EXPECT_TRUE(IsOk(writer->Write(0, content)));
-    return Open(writer->path(), EncryptedFile::Mode::kReadOnly);
-  }
-
-  // The content on disk, read by a fresh EncryptedFile that shares no
-  // state with the one the buffer writes through.
-  Bytes OnDisk(const std::string& path) {
-    FilePtr reader = Open(path, EncryptedFile::Mode::kReadOnly);
-    if (reader == nullptr) return {};
-    auto size = reader->Size();
-    EXPECT_TRUE(IsOk(size));
-    Bytes out(size.ok() ? *size : 0);
-    auto n = reader->Read(0, out);
-    EXPECT_TRUE(IsOk(n));
-    EXPECT_EQ(n.ok() ? *n : 0, out.size());
-    return out;
-  }
-
-  void ExpectOnDisk(const std::string& path, const Bytes& model) {
-    const Bytes got = OnDisk(path);
-    EXPECT_EQ(got.size(), model.size());
-    EXPECT_TRUE(got == model) << path << ": disk content differs from the model";
-    // No empty final chunk and no stray bytes: the ciphertext size is
-    // exactly what the cleartext size prescribes.
-    EXPECT_EQ(std::filesystem::file_size(path), cryptor_->CiphertextSize(model.size())) << path;
-  }
-
-  // Size and content through the buffer, including a read of a few bytes
-  // past the end.
-  void ExpectBuffered(WriteBackBuffer& buffer, const FilePtr& file, const Bytes& model) {
-    auto size = buffer.Size(*file);
-    ASSERT_TRUE(IsOk(size));
-    EXPECT_EQ(*size, model.size());
-    Bytes got(model.size() + 100, 0xee);
-    auto n = buffer.Read(file, 0, got);
-    ASSERT_TRUE(IsOk(n));
-    ASSERT_EQ(*n, model.size());
-    got.resize(*n);
-    EXPECT_TRUE(got == model) << "buffered content differs from the model";
-  }
-
-  TempDir dir_;
-  std::unique_ptr<vaultcore::MasterKey> key_;
-  std::unique_ptr<vaultcore::ContentCryptor> cryptor_;
-  int next_ = 0;
-  std::mt19937 rng_{4242};
-};
 
 TEST_P(WriteBackTest, BufferedWriteIsVisibleButNotOnDiskUntilCommit) {
   FilePtr file = Create();
@@ -501,9 +307,7 @@ TEST_P(WriteBackTest, WholeChunksGoStraightToTheFile) {
   WriteBackBuffer buffer(NoIdle());
   Bytes model;
   auto write = [&](uint64_t offset, size_t length) {
-    const Bytes data = RandomBytes(length, rng_);
-    ASSERT_TRUE(IsOk(buffer.Write(file, offset, data)));
-    ModelWrite(model, offset, data);
+    WriteRandom(buffer, file, model, offset, length);
   };
   write(0, 2 * kChunk + 100);  // the file's last chunk may be short
   EXPECT_EQ(buffer.buffered_bytes(), 0u);
@@ -538,9 +342,7 @@ TEST_P(WriteBackTest, WholeChunkWriteThatWaitedForRoomWritesItsOwnData) {
   Bytes first_model;
   Bytes second_model;
   auto write = [&](const FilePtr& file, Bytes& model, uint64_t offset, size_t length) {
-    const Bytes data = RandomBytes(length, rng_);
-    ASSERT_TRUE(IsOk(buffer.Write(file, offset, data)));
-    ModelWrite(model, offset, data);
+    WriteRandom(buffer, file, model, offset, length);
   };
   // Not from a chunk's start: buffered, each a whole chunk of the budget.
   write(first, first_model, 1, kChunk - 1);  // the least recently written
@@ -554,141 +356,6 @@ TEST_P(WriteBackTest, WholeChunkWriteThatWaitedForRoomWritesItsOwnData) {
   ASSERT_TRUE(IsOk(buffer.Commit(second)));
   ExpectOnDisk(first->path(), first_model);
   ExpectOnDisk(second->path(), second_model);
-}
-
-// Two writers streaming whole chunks into one file encrypt at the same
-// time, the file's lock free; the one past the end of file on disk lands
-// after the one that fills the gap, and neither is buffered.
-TEST_P(WriteBackTest, StreamedWholeChunkWritesEncryptTogetherAndLandInOrder) {
-  FilePtr file = Create();
-  ASSERT_NE(file, nullptr);
-  WriteBackBuffer buffer(NoIdle());
-  Bytes model = RandomBytes(4 * kChunk, rng_);
-  ASSERT_TRUE(IsOk(buffer.Write(file, 0, model)));
-  const Bytes first = RandomBytes(4 * kChunk, rng_);
-  const Bytes second = RandomBytes(5 * kChunk + 9, rng_);  // ends the file mid-chunk
-
-  GatedWrite lower(buffer, file, 4 * kChunk, first);
-  ASSERT_TRUE(Eventually([&] { return lower.gate().arrived(); }));
-  GatedWrite upper(buffer, file, 8 * kChunk, second);
-  const bool together = Eventually([&] { return upper.gate().arrived(); });
-  EXPECT_TRUE(together) << "the second write did not start encrypting while the first was";
-  if (together) {
-    upper.gate().Open();
-    ASSERT_TRUE(Eventually([&] { return upper.gate().finished(); }));
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    EXPECT_FALSE(upper.done()) << "landed (or was buffered) before the write below it";
-  }
-  ASSERT_TRUE(IsOk(lower.Finish()));
-  ASSERT_TRUE(IsOk(upper.Finish()));
-  ModelWrite(model, 4 * kChunk, first);
-  ModelWrite(model, 8 * kChunk, second);
-  EXPECT_EQ(buffer.buffered_bytes(), 0u);
-  ExpectOnDisk(file->path(), model);
-  ExpectBuffered(buffer, file, model);
-}
-
-// Buffered chunks that continue the file up to a whole-chunk write are
-// written out first, and the write then goes straight to the file after
-// them; a buffered chunk past it stays buffered.
-TEST_P(WriteBackTest, WholeChunkWriteAfterBufferedChunksWritesThemOutFirst) {
-  FilePtr file = Create();
-  ASSERT_NE(file, nullptr);
-  WriteBackBuffer buffer(NoIdle());
-  Bytes model;
-  auto write = [&](uint64_t offset, size_t length) {
-    const Bytes data = RandomBytes(length, rng_);
-    ASSERT_TRUE(IsOk(buffer.Write(file, offset, data)));
-    ModelWrite(model, offset, data);
-  };
-  write(0, 4 * kChunk);
-  write(4 * kChunk + 10, kChunk - 10);  // buffered: chunk 4, whole with its zeros
-  write(8 * kChunk + 5, 5);             // buffered: chunk 8, the file's end
-  ASSERT_EQ(buffer.buffered_bytes(), kChunk + 10);
-  write(5 * kChunk, 2 * kChunk);
-  EXPECT_EQ(buffer.buffered_bytes(), 10u);
-  auto on_disk = file->Size();
-  ASSERT_TRUE(IsOk(on_disk));
-  EXPECT_EQ(*on_disk, 7 * kChunk);
-  ExpectBuffered(buffer, file, model);
-  ASSERT_TRUE(IsOk(buffer.Commit(file)));
-  ExpectOnDisk(file->path(), model);
-}
-
-// A file truncated while writes are being encrypted for past its new end:
-// they no longer continue the file, so they are written the ordinary way
-// (buffered, with zeros in the gap), and the file never holds a hole.
-TEST_P(WriteBackTest, SealedWritesFallBackWhenTheFileShrinksUnderThem) {
-  FilePtr file = Create();
-  ASSERT_NE(file, nullptr);
-  WriteBackBuffer buffer(NoIdle());
-  Bytes model = RandomBytes(4 * kChunk, rng_);
-  ASSERT_TRUE(IsOk(buffer.Write(file, 0, model)));
-  const Bytes first = RandomBytes(4 * kChunk, rng_);
-  const Bytes second = RandomBytes(4 * kChunk, rng_);
-
-  GatedWrite lower(buffer, file, 4 * kChunk, first);
-  ASSERT_TRUE(Eventually([&] { return lower.gate().arrived(); }));
-  GatedWrite upper(buffer, file, 8 * kChunk, second);
-  ASSERT_TRUE(Eventually([&] { return upper.gate().arrived(); }));
-  ASSERT_TRUE(IsOk(buffer.Truncate(file, 2 * kChunk + 100)));
-  model.resize(2 * kChunk + 100);
-  upper.gate().Open();
-  ASSERT_TRUE(IsOk(lower.Finish()));
-  ASSERT_TRUE(IsOk(upper.Finish()));
-  ModelWrite(model, 4 * kChunk, first);
-  ModelWrite(model, 8 * kChunk, second);
-  EXPECT_EQ(buffer.buffered_bytes(), 8 * kChunk);
-  ExpectBuffered(buffer, file, model);
-  ASSERT_TRUE(IsOk(buffer.Commit(file)));
-  ExpectOnDisk(file->path(), model);
-}
-
-// Many writers of whole-chunk pieces of one file, in and out of order,
-// some ending mid-chunk, with commits and reads in between: the file
-// always reads as the model, on disk and through the buffer.
-TEST_P(WriteBackTest, ConcurrentWholeChunkStreamsMatchTheModel) {
-  constexpr int kThreads = 4;
-  constexpr int kPiecesPerThread = 12;
-  constexpr int kPieces = kThreads * kPiecesPerThread;
-  WriteBackBuffer::Options options;
-  options.max_bytes = 8 * kChunk;
-  options.idle_flush = std::chrono::milliseconds(10);
-  WriteBackBuffer buffer(options);
-  FilePtr file = Create();
-  ASSERT_NE(file, nullptr);
-  // Piece p covers [starts[p], starts[p + 1]): one to five chunks, the
-  // last one ending mid-chunk.
-  std::vector<uint64_t> starts{0};
-  for (int p = 0; p < kPieces; ++p) starts.push_back(starts.back() + (1 + rng_() % 5) * kChunk);
-  starts.back() -= 1000;
-  const Bytes model = RandomBytes(starts.back(), rng_);
-
-  std::atomic<int> failures{0};
-  std::vector<std::thread> threads;
-  threads.reserve(kThreads);
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kPiecesPerThread; ++i) {
-        // Back to front on odd threads, so some pieces start past the end.
-        const int k = t % 2 == 0 ? i : kPiecesPerThread - 1 - i;
-        const size_t p = static_cast<size_t>(k) * kThreads + t;
-        const auto piece = std::span(model).subspan(starts[p], starts[p + 1] - starts[p]);
-        if (!buffer.Write(file, starts[p], piece).ok()) ++failures;
-        Bytes got(piece.size());
-        auto n = buffer.Read(file, starts[p], got);
-        if (!n.ok() || *n != piece.size() || !std::equal(got.begin(), got.end(), piece.begin())) {
-          ++failures;
-        }
-        if (i % 5 == t && !buffer.Commit(file).ok()) ++failures;
-      }
-    });
-  }
-  for (auto& thread : threads) thread.join();
-  EXPECT_EQ(failures.load(), 0);
-  ExpectBuffered(buffer, file, model);
-  ASSERT_TRUE(IsOk(buffer.Commit(file)));
-  ExpectOnDisk(file->path(), model);
 }
 
 TEST_P(WriteBackTest, IdleFileIsWrittenOutWithoutCommit) {
@@ -922,9 +589,7 @@ TEST_P(WriteBackTest, FilesNeverBufferedPassStraightThrough) {
 
 INSTANTIATE_TEST_SUITE_P(Combos, WriteBackTest,
                          ::testing::Values(CipherCombo::kSivGcm, CipherCombo::kSivCtrMac),
-                         [](const auto& info) {
-                           return info.param == CipherCombo::kSivGcm ? "SivGcm" : "SivCtrMac";
-                         });
+                         ComboName);
 
 }  // namespace
-}  // namespace server
+}  // namespace server::write_back_testing
