@@ -47,9 +47,10 @@ class PageWriter {
 
   // Adds one entry; false if it does not fit (nothing written then).
   // `object` is described as it is, or with `refresh` after re-reading its
-  // attributes (from the attribute cache, if it may).
+  // attributes (from the attribute cache, if it may); `listed` is the node
+  // of the listing it was filled from, if any.
   bool Add(std::string_view name, uint64_t fileid, uint64_t cookie, const Entry& object,
-           bool refresh) {
+           bool refresh, const ListedNode* listed = nullptr) {
     const size_t base = EntrySize(name);
     size_t size = base;
     if (plus_) size += kPostOpAttrSize + kPostOpFhSize;
@@ -68,7 +69,7 @@ class PageWriter {
       if (!refresh || fresh) {
         const Entry& described = fresh ? *fresh : object;
         EncodeAttr(request_, described);
-        auto handle = request_.exp.nodes().HandleFor(described);
+        auto handle = request_.exp.nodes().HandleFor(described, listed);
         EncodePostOpFh(out, handle.ok() ? handle->span() : std::span<const uint8_t>());
       } else {
         EncodePostOpAttr(out, nullptr, request_.exp.attr_policy());
@@ -112,10 +113,11 @@ void EncodeDirectoryPage(Request& request, const ReaddirArgs& args, bool plus) {
     EncodeFailure(request, StatFor(listing.status()), dir);
     return;
   }
-  const std::vector<Entry>& entries = (*listing)->entries;
-  const uint64_t verifier = (*listing)->verifier;
+  const Listing& listed = **listing;
+  const std::vector<ListedNode>& nodes = listed.nodes;
+  const uint64_t verifier = listed.verifier;
   if (args.cookie != 0 &&
-      ((args.verifier != 0 && args.verifier != verifier) || args.cookie > entries.size() + 2)) {
+      ((args.verifier != 0 && args.verifier != verifier) || args.cookie > nodes.size() + 2)) {
     EncodeFailure(request, kErrBadCookie, dir);
     return;
   }
@@ -138,18 +140,20 @@ void EncodeDirectoryPage(Request& request, const ReaddirArgs& args, bool plus) {
   }
   // Attributes read with the listing are used as long as cached ones would
   // be; past that, each is read again.
-  const bool refresh = !request.exp.vault().attributes().IsFresh((*listing)->attributes_read);
-  // Entry i has cookie i + 3, whatever was skipped before it.
-  const size_t first = cookie >= 2 ? cookie - 2 : entries.size();
-  for (size_t i = first; !full && i < entries.size(); ++i) {
-    const Entry& e = entries[i];
-    if (CheckName(e.name) != kOk) {
+  const bool refresh = !request.exp.vault().attributes().IsFresh(listed.attributes_read);
+  // Node i has cookie i + 3, whatever was skipped before it.
+  const size_t first = cookie >= 2 ? cookie - 2 : nodes.size();
+  Entry entry;  // each node in turn, its strings' memory reused
+  for (size_t i = first; !full && i < nodes.size(); ++i) {
+    const ListedNode& node = nodes[i];
+    if (CheckName(node.name) != kOk) {
       // A name no NFS client can hold (over 255 bytes): skip it.
       vaultcore::Log(vaultcore::LogLevel::kDebug,
-                     "READDIR skips a name of " + std::to_string(e.name.size()) + " bytes");
+                     "READDIR skips a name of " + std::to_string(node.name.size()) + " bytes");
       continue;
     }
-    full = !page.Add(e.name, e.attr.fileid, i + 3, e, refresh);
+    listed.Fill(node, entry);
+    full = !page.Add(node.name, node.attr.fileid, i + 3, entry, refresh, &node);
   }
   const bool eof = !full;
   if (page.count() == 0 && !eof) {

@@ -8,6 +8,7 @@
 #include <deque>
 
 #include "vaultcore/encrypted_file.h"
+#include "vaultcore/vault_layout.h"
 
 namespace server {
 
@@ -74,11 +75,11 @@ void Mix(uint64_t& h, std::string_view bytes) {
   }
 }
 
-uint64_t VerifierOf(const std::vector<Entry>& entries) {
+uint64_t VerifierOf(const std::vector<ListedNode>& nodes) {
   uint64_t h = 0xcbf29ce484222325ULL;
-  for (const Entry& e : entries) {
-    Mix(h, e.node_path);
-    const uint64_t id = e.attr.fileid;
+  for (const ListedNode& node : nodes) {
+    Mix(h, node.node_name);
+    const uint64_t id = node.attr.fileid;
     Mix(h, std::string_view(reinterpret_cast<const char*>(&id), sizeof id));
   }
   return h == 0 ? 1 : h;  // a client's first READDIR sends 0
@@ -86,7 +87,58 @@ uint64_t VerifierOf(const std::vector<Entry>& entries) {
 
 constexpr std::array<uint8_t, 8> kNoNonce{};
 
+// `entry`, one of the nodes of the directory whose content path is
+// `content_path`, as its listing keeps it.
+ListedNode ToListedNode(Entry&& entry, std::string_view content_path) {
+  ListedNode node;
+  node.node_name = entry.node_path.substr(content_path.size() + 1);
+  node.name = std::move(entry.name);
+  if (entry.kind() == NodeKind::kDirectory) {
+    node.subdirectory = std::make_shared<const vaultcore::DirRef>(
+        vaultcore::DirRef{std::move(entry.dir_id), entry.data_path()});
+  }
+  node.shortened = entry.shortened;
+  node.attr = entry.attr;
+  return node;
+}
+
 }  // namespace
+
+void Listing::Fill(const ListedNode& node, Entry& entry) const {
+  using vaultcore::vault_layout::Join;
+  entry.name.assign(node.name);
+  entry.parent_id.assign(dir.id);
+  entry.node_path.assign(dir.content_path).append("/").append(node.node_name);
+  entry.shortened = node.shortened;
+  entry.attr = node.attr;
+  if (node.subdirectory) {
+    entry.dir_id.assign(node.subdirectory->id);
+    entry.set_data_path(node.subdirectory->content_path);
+    return;
+  }
+  // Where the content is, by the rules of Vault::NodeEntry.
+  entry.dir_id.clear();
+  if (node.kind() == NodeKind::kSymlink) {
+    entry.set_data_path(Join(entry.node_path, vaultcore::vault_layout::kSymlinkFile));
+  } else if (node.shortened) {
+    entry.set_data_path(Join(entry.node_path, vaultcore::vault_layout::kContentsFile));
+  } else {
+    entry.set_data_path({});
+  }
+}
+
+Entry Listing::EntryOf(const ListedNode& node) const {
+  Entry entry;
+  Fill(node, entry);
+  return entry;
+}
+
+bool Listing::IsNodePath(const ListedNode& node, std::string_view node_path) const {
+  const std::string_view parent = dir.content_path;
+  return node_path.size() == parent.size() + 1 + node.node_name.size() &&
+         node_path.starts_with(parent) && node_path[parent.size()] == '/' &&
+         node_path.ends_with(node.node_name);
+}
 
 std::shared_ptr<const NodeTable::Place> NodeTable::PlaceOf(const Entry& entry) {
   return std::make_shared<const Place>(
@@ -94,12 +146,12 @@ std::shared_ptr<const NodeTable::Place> NodeTable::PlaceOf(const Entry& entry) {
 }
 
 // Whether `location` names the node of `entry`, as the same kind of
-// object. A listed entry is remembered by address, so READDIRPLUS usually
-// finds the very same one.
+// object.
 bool NodeTable::SamePlace(const FileLocation& location, const Entry& entry) {
   if (location.listed) {
-    return location.listed.get() == &entry || (location.listed->node_path == entry.node_path &&
-                                               location.listed->kind() == entry.kind());
+    const Listed& listed = location.listed;
+    return listed.node->kind() == entry.kind() &&
+           listed.listing->IsNodePath(*listed.node, entry.node_path);
   }
   return location.place->node_path == entry.node_path && location.place->kind == entry.kind();
 }
@@ -154,7 +206,7 @@ Result<vaultcore::Sha1Digest> NodeTable::HashOf(const std::string& dir_id) {
   return hash;
 }
 
-Result<FileHandle> NodeTable::HandleFor(const Entry& entry) {
+Result<FileHandle> NodeTable::HandleFor(const Entry& entry, const ListedNode* listed) {
   if (entry.kind() == NodeKind::kDirectory) {
     auto hash = HashOf(entry.dir_id);
     if (!hash.ok()) return hash.status();
@@ -164,7 +216,7 @@ Result<FileHandle> NodeTable::HandleFor(const Entry& entry) {
     std::lock_guard lock(mutex_);
     auto it = files_.find(entry.attr.fileid);
     if (it != files_.end() && it->second.handle && SameTime(it->second.ctime, entry.attr.ctime) &&
-        SamePlace(it->second, entry)) {
+        ((listed != nullptr && it->second.listed.node == listed) || SamePlace(it->second, entry))) {
       return *it->second.handle;
     }
   }
@@ -309,9 +361,9 @@ Result<Entry> NodeTable::ResolveFile(const HandleFields& fields, bool from_cache
   if (auto parent_id = DirectoryIdOf(fields.dir_hash); parent_id.ok()) {
     if (auto dir = vault_.Directory(*parent_id); dir.ok()) {
       if (auto listing = List(DirectoryEntry(*dir)); listing.ok()) {
-        for (const Entry& e : (*listing)->entries) {
-          if (e.kind() != NodeKind::kDirectory && e.attr.fileid == fields.inode) {
-            Remember(e, /*moved=*/false);
+        for (const ListedNode& node : (*listing)->nodes) {
+          if (node.kind() != NodeKind::kDirectory && node.attr.fileid == fields.inode) {
+            Remember((*listing)->EntryOf(node), /*moved=*/false);
           }
         }
       }
@@ -328,7 +380,7 @@ Result<Entry> NodeTable::ResolveFile(const HandleFields& fields, bool from_cache
 }
 
 Entry NodeTable::EntryAt(uint64_t inode, const FileLocation& location) {
-  if (location.listed) return *location.listed;
+  if (location.listed) return location.listed.listing->EntryOf(*location.listed.node);
   const Place& place = *location.place;
   Entry entry = vaultcore::Vault::NodeEntry(place.name, place.parent_id, place.node_path,
                                             place.kind, place.shortened);
@@ -338,11 +390,11 @@ Entry NodeTable::EntryAt(uint64_t inode, const FileLocation& location) {
 
 void NodeTable::RememberFile(const Entry& entry, const std::array<uint8_t, 8>& nonce) {
   std::lock_guard lock(mutex_);
-  RememberFileLocked(entry, nonce, nullptr);
+  RememberFileLocked(entry, nonce, {});
 }
 
 void NodeTable::RememberFileLocked(const Entry& entry, const std::array<uint8_t, 8>& nonce,
-                                   std::shared_ptr<const Entry> listed) {
+                                   Listed listed) {
   if (files_.size() >= kMaxRememberedFiles) files_.clear();
   removed_.erase(entry.attr.fileid);  // the inode has been reused
   FileLocation& location = files_[entry.attr.fileid];
@@ -355,7 +407,7 @@ void NodeTable::RememberFileLocked(const Entry& entry, const std::array<uint8_t,
     location.listed = std::move(listed);
     location.place.reset();
   } else if ((!location.listed && !location.place) || !SamePlace(location, entry)) {
-    location.listed.reset();
+    location.listed = {};
     location.place = PlaceOf(entry);
   }
   location.ctime = entry.attr.ctime;
@@ -370,11 +422,10 @@ void NodeTable::Remember(const Entry& entry, bool moved) {
     return;
   }
   std::lock_guard lock(mutex_);
-  RememberLocked(entry, moved, nullptr);
+  RememberLocked(entry, moved, {});
 }
 
-void NodeTable::RememberLocked(const Entry& entry, bool moved,
-                               std::shared_ptr<const Entry> listed) {
+void NodeTable::RememberLocked(const Entry& entry, bool moved, Listed listed) {
   // Keep a nonce already known: for a file this server moved (a rename
   // changes ctime, not the content), or one whose ctime has not changed.
   std::array<uint8_t, 8> nonce = kNoNonce;
@@ -394,12 +445,13 @@ void NodeTable::RememberListed(const std::shared_ptr<const Listing>& listing,
     // when it leaves the cache.
     auto cached = listings_.find(dir_id);
     const bool point_into = cached != listings_.end() && cached->second.listing == listing;
-    for (const Entry& e : listing->entries) {
-      if (e.kind() == NodeKind::kDirectory) {
-        child_dirs.push_back(&e.dir_id);
+    Entry entry;  // each node in turn, its strings' memory reused
+    for (const ListedNode& node : listing->nodes) {
+      if (node.subdirectory) {
+        child_dirs.push_back(&node.subdirectory->id);
       } else {
-        RememberLocked(e, /*moved=*/false,
-                       point_into ? std::shared_ptr<const Entry>(listing, &e) : nullptr);
+        listing->Fill(node, entry);
+        RememberLocked(entry, /*moved=*/false, point_into ? Listed{listing, &node} : Listed{});
       }
     }
   }
@@ -407,12 +459,12 @@ void NodeTable::RememberListed(const std::shared_ptr<const Listing>& listing,
 }
 
 void NodeTable::DetachLocked(const Listing& listing) {
-  for (const Entry& e : listing.entries) {
-    if (e.kind() == NodeKind::kDirectory) continue;
-    auto it = files_.find(e.attr.fileid);
-    if (it != files_.end() && it->second.listed.get() == &e) {
-      it->second.listed.reset();
-      it->second.place = PlaceOf(e);
+  for (const ListedNode& node : listing.nodes) {
+    if (node.subdirectory) continue;
+    auto it = files_.find(node.attr.fileid);
+    if (it != files_.end() && it->second.listed.node == &node) {
+      it->second.listed = {};
+      it->second.place = PlaceOf(listing.EntryOf(node));
     }
   }
 }
@@ -459,8 +511,8 @@ void NodeTable::WalkTree() {
     auto listing = List(DirectoryEntry(dir));
     if (!listing.ok()) continue;
     RememberListed(*listing, dir.id);
-    for (const Entry& e : (*listing)->entries) {
-      if (e.kind() == NodeKind::kDirectory) queue.push_back(e.AsDir());
+    for (const ListedNode& node : (*listing)->nodes) {
+      if (node.subdirectory) queue.push_back(*node.subdirectory);
     }
   }
 }
@@ -494,15 +546,20 @@ Result<std::shared_ptr<const Listing>> NodeTable::List(const Entry& dir) {
   clock_gettime(CLOCK_REALTIME, &now);
   std::shared_ptr<const Listing> shared = names_hold ? RereadAttributes(*replaced) : nullptr;
   if (shared == nullptr) {
-    const vaultcore::AttributeCache::Stamp read_at = vault_.attributes().Now();
-    auto entries = vault_.List(dir.AsDir());
-    if (!entries.ok()) return entries.status();
-    std::sort(entries->begin(), entries->end(),
-              [](const Entry& a, const Entry& b) { return a.node_path < b.node_path; });
     auto listing = std::make_shared<Listing>();
-    listing->verifier = VerifierOf(*entries);
-    listing->attributes_read = read_at;
-    listing->entries = std::move(entries).value();
+    listing->dir = dir.AsDir();
+    listing->attributes_read = vault_.attributes().Now();
+    // Node by node: the listing never holds a whole Entry for each.
+    std::vector<ListedNode>& nodes = listing->nodes;
+    Status s = vault_.ListEach(
+        listing->dir, [&](size_t names) { nodes.reserve(names); },
+        [&](Entry&& entry) {
+          nodes.push_back(ToListedNode(std::move(entry), listing->dir.content_path));
+        });
+    if (!s.ok()) return s;
+    std::sort(nodes.begin(), nodes.end(),
+              [](const ListedNode& a, const ListedNode& b) { return a.node_name < b.node_name; });
+    listing->verifier = VerifierOf(nodes);
     shared = std::move(listing);
   }
 
@@ -530,19 +587,21 @@ Result<std::shared_ptr<const Listing>> NodeTable::List(const Entry& dir) {
 
 bool NodeTable::AttributesToReread(const Listing& listing) const {
   const vaultcore::AttributeCache& cache = vault_.attributes();
-  return cache.enabled() && listing.entries.size() <= kMaxRereadEntries &&
+  return cache.enabled() && listing.nodes.size() <= kMaxRereadEntries &&
          !cache.IsFresh(listing.attributes_read);
 }
 
 std::shared_ptr<const Listing> NodeTable::RereadAttributes(const Listing& old) {
-  auto listing = std::make_shared<Listing>();
-  listing->verifier = old.verifier;
+  auto listing = std::make_shared<Listing>(old);
   listing->attributes_read = vault_.attributes().Now();
-  listing->entries = old.entries;
-  for (Entry& e : listing->entries) {
-    const uint64_t fileid = e.attr.fileid;
+  Entry entry;
+  for (ListedNode& node : listing->nodes) {
+    listing->Fill(node, entry);
     // Gone or replaced, though the directory looks unchanged: list it again.
-    if (!vault_.RefreshFromDisk(e).ok() || e.attr.fileid != fileid) return nullptr;
+    if (!vault_.RefreshFromDisk(entry).ok() || entry.attr.fileid != node.attr.fileid) {
+      return nullptr;
+    }
+    node.attr = entry.attr;
   }
   return listing;
 }

@@ -36,6 +36,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -46,15 +47,38 @@
 
 namespace server {
 
-// One directory's entries in a stable order (by ciphertext node name), and
+// One node of a listing: what a READDIR page needs, without what every
+// node of the directory shares (its id and content path), which the
+// Listing holds once. About 220 bytes a node, against 420 for an Entry.
+struct ListedNode {
+  std::string name;       // cleartext, exactly as decrypted
+  std::string node_name;  // X.c9r or H.c9s, in the directory's content directory
+  // A subdirectory's id and content directory; null for files and symlinks.
+  std::shared_ptr<const vaultcore::DirRef> subdirectory;
+  bool shortened = false;
+  vaultcore::Attributes attr;
+
+  vaultcore::NodeKind kind() const { return attr.kind; }
+};
+
+// One directory's nodes in a stable order (by ciphertext node name), and
 // the verifier that changes whenever the set of names or objects changes.
-// The entries' attributes were read from disk at `attributes_read`: while
+// The nodes' attributes were read from disk at `attributes_read`: while
 // the vault's attribute cache says that stamp is fresh, they are as good
 // as what the cache holds.
 struct Listing {
+  vaultcore::DirRef dir;
   uint64_t verifier = 0;
   vaultcore::AttributeCache::Stamp attributes_read;
-  std::vector<vaultcore::Entry> entries;
+  std::vector<ListedNode> nodes;
+
+  // The whole entry of `node`, written over `entry`. Its strings keep their
+  // capacity, so a page that fills one Entry node after node allocates
+  // nothing for most of them.
+  void Fill(const ListedNode& node, vaultcore::Entry& entry) const;
+  vaultcore::Entry EntryOf(const ListedNode& node) const;
+  // Whether `node_path` is the path of `node`.
+  bool IsNodePath(const ListedNode& node, std::string_view node_path) const;
 };
 
 class NodeTable {
@@ -67,8 +91,11 @@ class NodeTable {
   const HandleCodec& codec() const { return codec_; }
 
   FileHandle RootHandle() const { return root_handle_; }
-  // A handle for `entry`, remembering where the entry lives.
-  vaultcore::Result<FileHandle> HandleFor(const vaultcore::Entry& entry);
+  // A handle for `entry`, remembering where the entry lives. `listed` is
+  // the node of a cached listing that `entry` was filled from, if it was:
+  // READDIRPLUS then finds the handle made before by the node's address.
+  vaultcore::Result<FileHandle> HandleFor(const vaultcore::Entry& entry,
+                                          const ListedNode* listed = nullptr);
 
   // The entry a handle names, with its attributes read from disk or, with
   // `from_cache`, possibly from the vault's attribute cache (only for
@@ -112,11 +139,18 @@ class NodeTable {
     vaultcore::NodeKind kind = vaultcore::NodeKind::kFile;
     bool shortened = false;
   };
+  // A node of a cached listing, which it keeps alive.
+  struct Listed {
+    std::shared_ptr<const Listing> listing;
+    const ListedNode* node = nullptr;
+
+    explicit operator bool() const { return node != nullptr; }
+  };
   struct FileLocation {
-    // The entry in its directory's cached listing while there is one (the
+    // The node in its directory's cached listing while there is one (the
     // directory is then held once); else where it was seen. Exactly one
     // of the two is set.
-    std::shared_ptr<const vaultcore::Entry> listed;
+    Listed listed;
     std::shared_ptr<const Place> place;
     timespec ctime{};                // when `nonce` was read
     std::array<uint8_t, 8> nonce{};  // all zero: not read yet
@@ -143,10 +177,9 @@ class NodeTable {
   // Remembers where a listed (or, `moved`, just renamed) child is; a
   // directory by its id.
   void Remember(const vaultcore::Entry& entry, bool moved);
-  // Remember for a file, with mutex_ held; `listed`, if given, is `entry`
+  // Remember for a file, with mutex_ held; `listed`, if set, is `entry`
   // itself, in its directory's cached listing.
-  void RememberLocked(const vaultcore::Entry& entry, bool moved,
-                      std::shared_ptr<const vaultcore::Entry> listed);
+  void RememberLocked(const vaultcore::Entry& entry, bool moved, Listed listed);
   // Remembers every child of directory `dir_id` in `listing`, pointing into
   // the listing if it is the cached one.
   void RememberListed(const std::shared_ptr<const Listing>& listing, const std::string& dir_id);
@@ -163,7 +196,7 @@ class NodeTable {
   void WalkTree();
   void RememberFile(const vaultcore::Entry& entry, const std::array<uint8_t, 8>& nonce);
   void RememberFileLocked(const vaultcore::Entry& entry, const std::array<uint8_t, 8>& nonce,
-                          std::shared_ptr<const vaultcore::Entry> listed);
+                          Listed listed);
   static std::shared_ptr<const Place> PlaceOf(const vaultcore::Entry& entry);
   static bool SamePlace(const FileLocation& location, const vaultcore::Entry& entry);
   // The entry of the file with inode `inode` remembered at `location`

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "vaultcore/vault_test_fixture.h"
@@ -27,11 +28,11 @@ class NodeTableTest : public VaultTest {
     return listing.ok() ? *listing : nullptr;
   }
 
-  static const Entry* Find(const server::Listing& listing, std::string_view name) {
-    for (const Entry& e : listing.entries) {
-      if (e.name == name) return &e;
+  static std::optional<Entry> Find(const server::Listing& listing, std::string_view name) {
+    for (const server::ListedNode& node : listing.nodes) {
+      if (node.name == name) return listing.EntryOf(node);
     }
-    return nullptr;
+    return std::nullopt;
   }
 };
 
@@ -42,9 +43,9 @@ TEST_F(NodeTableTest, AListingTakenAgainFreesTheOldOneAndItsFilesStillResolve) {
   server::NodeTable nodes(v());
   auto listing = ListRoot(nodes);
   ASSERT_NE(listing, nullptr);
-  ASSERT_EQ(listing->entries.size(), 2u);
-  const Entry* a = Find(*listing, "a");
-  ASSERT_NE(a, nullptr);
+  ASSERT_EQ(listing->nodes.size(), 2u);
+  const auto a = Find(*listing, "a");
+  ASSERT_TRUE(a.has_value());
   auto handle = nodes.HandleFor(*a);
   ASSERT_TRUE(IsOk(handle));
   // Asked again, the cached listing is the same object.
@@ -56,7 +57,7 @@ TEST_F(NodeTableTest, AListingTakenAgainFreesTheOldOneAndItsFilesStillResolve) {
   auto relisted = ListRoot(nodes);
   ASSERT_NE(relisted, nullptr);
   EXPECT_TRUE(weak.expired()) << "a remembered location keeps a dropped listing alive";
-  EXPECT_EQ(relisted->entries.size(), 2u);
+  EXPECT_EQ(relisted->nodes.size(), 2u);
 
   auto resolved = nodes.Resolve(handle->span());
   ASSERT_TRUE(IsOk(resolved));
@@ -112,7 +113,7 @@ TEST_F(NodeTableTest, ARelistingLetsGoOfTheOldListing) {
   old_listing.reset();
   auto new_listing = ListRoot(nodes);
   ASSERT_NE(new_listing, nullptr);
-  EXPECT_EQ(new_listing->entries.size(), 1u);
+  EXPECT_EQ(new_listing->nodes.size(), 1u);
   EXPECT_TRUE(weak.expired()) << "the removed file's location keeps the old listing alive";
 
   auto a = nodes.Resolve(handle_a->span());
@@ -153,8 +154,8 @@ TEST_F(NodeTableTest, AStaleListingHasItsAttributesReadAgain) {
   ASSERT_NE(reread, nullptr);
   EXPECT_NE(reread, listing);
   EXPECT_EQ(reread->verifier, listing->verifier) << "the same names: cookies stay valid";
-  ASSERT_EQ(reread->entries.size(), 1u);
-  EXPECT_EQ(reread->entries[0].attr.size, 16u);
+  ASSERT_EQ(reread->nodes.size(), 1u);
+  EXPECT_EQ(reread->nodes[0].attr.size, 16u);
   EXPECT_TRUE(v().attributes().IsFresh(reread->attributes_read));
   EXPECT_EQ(ListRoot(nodes), reread);
 }

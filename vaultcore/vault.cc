@@ -225,6 +225,16 @@ Result<std::string> Vault::DecryptNodeName(const DirRef& dir, const std::string&
 }
 
 Result<std::vector<Entry>> Vault::List(const DirRef& dir) const {
+  std::vector<Entry> entries;
+  Status s = ListEach(
+      dir, [&](size_t names) { entries.reserve(names); },
+      [&](Entry&& entry) { entries.push_back(std::move(entry)); });
+  if (!s.ok()) return s;
+  return entries;
+}
+
+Status Vault::ListEach(const DirRef& dir, const std::function<void(size_t)>& reserve,
+                       const std::function<void(Entry&&)>& visit) const {
   DIR* d = opendir(dir.content_path.c_str());
   if (d == nullptr) {
     if (errno == ENOENT) return Status(Errc::kNotFound, "directory no longer exists");
@@ -234,8 +244,7 @@ Result<std::vector<Entry>> Vault::List(const DirRef& dir) const {
   while (const dirent* e = readdir(d)) names.emplace_back(e->d_name);
   closedir(d);
 
-  std::vector<Entry> entries;
-  entries.reserve(names.size());
+  reserve(names.size());
   for (const std::string& entry_name : names) {
     if (!LooksLikeNode(entry_name)) continue;
     auto name = DecryptNodeName(dir, entry_name);
@@ -254,9 +263,9 @@ Result<std::vector<Entry>> Vault::List(const DirRef& dir) const {
       }
       continue;
     }
-    entries.push_back(std::move(entry).value());
+    visit(std::move(entry).value());
   }
-  return entries;
+  return Status::Ok();
 }
 
 Entry Vault::NodeEntry(std::string name, std::string parent_id, std::string node_path,

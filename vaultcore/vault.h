@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstdint>
 #include <ctime>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -59,6 +60,7 @@ struct Entry {
   // Where the content lives. File: X.c9r (the node path itself) or
   // contents.c9r; symlink: symlink.c9r; directory: its content directory.
   const std::string& data_path() const { return data_path_.empty() ? node_path : data_path_; }
+  // "" stands for the node path, without copying it.
   void set_data_path(std::string path) {
     data_path_ = path == node_path ? std::string() : std::move(path);
   }
@@ -121,6 +123,11 @@ class Vault {
   // this directory (foreign files, sync-conflict copies, broken nodes) are
   // skipped.
   Result<std::vector<Entry>> List(const DirRef& dir) const;
+  // The same nodes one at a time, for callers that keep less of each than
+  // an Entry: `reserve` first hears how many names the directory holds (no
+  // fewer than the nodes to come), then `visit` gets each node.
+  Status ListEach(const DirRef& dir, const std::function<void(size_t)>& reserve,
+                  const std::function<void(Entry&&)>& visit) const;
   // The entry of the file or symlink node at `node_path`, known by place
   // alone: its data path as LoadNode would find it, its attributes unread
   // but for its kind. For callers that remember nodes compactly.
