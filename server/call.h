@@ -19,15 +19,18 @@
 namespace server {
 
 struct Call {
-  explicit Call(rpc::RecordBytes record_bytes)
-      : record(std::move(record_bytes)), arena(initial.data(), initial.size()), reply(&arena) {}
+  // `upstream` gives the arena what outgrows `initial`; it must outlive the call.
+  Call(rpc::RecordBytes record_bytes, std::pmr::memory_resource* upstream)
+      : record(std::move(record_bytes)),
+        arena(initial.data(), initial.size(), upstream),
+        reply(&arena) {}
   Call(const Call&) = delete;
   Call& operator=(const Call&) = delete;
 
   rpc::RecordBytes record;
   // Most replies fit here, so answering them allocates nothing; a READ
-  // reply of 1 MiB spills to the upstream (mimalloc) allocator. Left
-  // uninitialised on purpose: it is scratch memory for the arena.
+  // reply of 1 MiB spills to the upstream resource. Left uninitialised on
+  // purpose: it is scratch memory for the arena.
   alignas(std::max_align_t) std::array<std::byte, 4096> initial;  // NOLINT(*-member-init)
   std::pmr::monotonic_buffer_resource arena;
   std::pmr::vector<uint8_t> reply;

@@ -92,7 +92,8 @@ void Connection::ReadFragment() {
         }
         // The read buffer is empty: it was used up before this read began.
         if (state == rpc::RecordAssembler::State::kRecordReady) {
-          self->Dispatch(std::make_shared<Call>(self->assembler_.TakeRecord()));
+          self->Dispatch(std::make_shared<Call>(self->assembler_.TakeRecord(),
+                                                &self->server_in_flight_.blocks));
         }
         self->ProcessBuffered();
       });
@@ -123,7 +124,7 @@ void Connection::ProcessBuffered() {
       return;
     }
     if (state == rpc::RecordAssembler::State::kRecordReady) {
-      Dispatch(std::make_shared<Call>(assembler_.TakeRecord()));
+      Dispatch(std::make_shared<Call>(assembler_.TakeRecord(), &server_in_flight_.blocks));
     }
   }
   if (buffer_begin_ == buffer_end_) ReadMore();
@@ -209,6 +210,9 @@ void Connection::WriteNext() {
           self->outbox_.pop_front();
           self->Finished(*sent);
         }
+        // With the reply's memory back in the pool, keep no more of it idle
+        // than the calls still in flight hold: an idle server holds none.
+        self->server_in_flight_.blocks.TrimTo(self->server_in_flight_.bytes);
         if (error) {
           self->Close();
           return;

@@ -21,6 +21,7 @@
 #include <memory>
 
 #include "rpc/record.h"
+#include "server/block_pool.h"
 #include "server/call.h"
 #include "server/dispatcher.h"
 #include "vaultcore/work_sharing.h"
@@ -36,10 +37,14 @@ struct ThreadPools {
   vaultcore::WorkSharing& sharing;
 };
 
-// The bytes all connections of a server have in flight together. Touched
-// only on the I/O thread; it must outlive the connections.
+// What all connections of a server share for their calls in flight; it
+// must outlive the connections and their calls.
 struct ServerInFlight {
-  size_t bytes = 0;
+  // As many bytes as the calls may hold are kept for reuse (see block_pool.h).
+  explicit ServerInFlight(size_t max_bytes) : blocks(max_bytes) {}
+
+  size_t bytes = 0;  // record and reply bytes; touched only on the I/O thread
+  BlockPool blocks;  // where large replies are allocated, on any thread
 };
 
 struct ConnectionLimits {

@@ -33,6 +33,7 @@ NfsServer::NfsServer(Export& exp, ServerOptions options)
     : exp_(exp),
       options_(std::move(options)),
       dispatcher_(exp, options_.dispatch),
+      in_flight_(options_.connection.max_bytes_in_flight),
       workers_(WorkerCount(options_.worker_threads)),
       disk_waits_(std::max(1u, options_.disk_wait_threads)),
       sharing_(workers_, WorkerCount(options_.worker_threads) - 1) {}
