@@ -87,6 +87,12 @@ uint64_t VerifierOf(const std::vector<ListedNode>& nodes) {
 
 constexpr std::array<uint8_t, 8> kNoNonce{};
 
+// Whether `path` is `dir`/`name`.
+bool IsPathOf(std::string_view dir, std::string_view name, std::string_view path) {
+  return path.size() == dir.size() + 1 + name.size() && path.starts_with(dir) &&
+         path[dir.size()] == '/' && path.ends_with(name);
+}
+
 // `entry`, one of the nodes of the directory whose content path is
 // `content_path`, as its listing keeps it.
 ListedNode ToListedNode(Entry&& entry, std::string_view content_path) {
@@ -133,16 +139,17 @@ Entry Listing::EntryOf(const ListedNode& node) const {
   return entry;
 }
 
-bool Listing::IsNodePath(const ListedNode& node, std::string_view node_path) const {
-  const std::string_view parent = dir.content_path;
-  return node_path.size() == parent.size() + 1 + node.node_name.size() &&
-         node_path.starts_with(parent) && node_path[parent.size()] == '/' &&
-         node_path.ends_with(node.node_name);
-}
-
-std::shared_ptr<const NodeTable::Place> NodeTable::PlaceOf(const Entry& entry) {
+std::shared_ptr<const NodeTable::Place> NodeTable::PlaceOfLocked(const Entry& entry) {
+  // Places hold their parents themselves: forgetting them all is safe.
+  if (parents_.size() >= kMaxRemembered && !parents_.contains(entry.parent_id)) parents_.clear();
+  const size_t slash = entry.node_path.rfind('/');
+  std::shared_ptr<const vaultcore::DirRef>& parent = parents_[entry.parent_id];
+  if (parent == nullptr) {
+    parent = std::make_shared<const vaultcore::DirRef>(
+        vaultcore::DirRef{entry.parent_id, entry.node_path.substr(0, slash)});
+  }
   return std::make_shared<const Place>(
-      Place{entry.parent_id, entry.node_path, entry.name, entry.kind(), entry.shortened});
+      Place{parent, entry.node_path.substr(slash + 1), entry.name, entry.kind(), entry.shortened});
 }
 
 // Whether `location` names the node of `entry`, as the same kind of
@@ -151,9 +158,11 @@ bool NodeTable::SamePlace(const FileLocation& location, const Entry& entry) {
   if (location.listed) {
     const Listed& listed = location.listed;
     return listed.node->kind() == entry.kind() &&
-           listed.listing->IsNodePath(*listed.node, entry.node_path);
+           IsPathOf(listed.listing->dir.content_path, listed.node->node_name, entry.node_path);
   }
-  return location.place->node_path == entry.node_path && location.place->kind == entry.kind();
+  const Place& place = *location.place;
+  return place.kind == entry.kind() &&
+         IsPathOf(place.parent->content_path, place.node_name, entry.node_path);
 }
 
 NodeTable::NodeTable(vaultcore::Vault& vault) : vault_(vault), codec_(vault.master_key()) {
@@ -382,8 +391,10 @@ Result<Entry> NodeTable::ResolveFile(const HandleFields& fields, bool from_cache
 Entry NodeTable::EntryAt(uint64_t inode, const FileLocation& location) {
   if (location.listed) return location.listed.listing->EntryOf(*location.listed.node);
   const Place& place = *location.place;
-  Entry entry = vaultcore::Vault::NodeEntry(place.name, place.parent_id, place.node_path,
-                                            place.kind, place.shortened);
+  Entry entry = vaultcore::Vault::NodeEntry(
+      place.name, place.parent->id,
+      vaultcore::vault_layout::Join(place.parent->content_path, place.node_name), place.kind,
+      place.shortened);
   entry.attr.fileid = inode;  // lets Refresh take the cache's attributes of this object only
   return entry;
 }
@@ -408,7 +419,7 @@ void NodeTable::RememberFileLocked(const Entry& entry, const std::array<uint8_t,
     location.place.reset();
   } else if ((!location.listed && !location.place) || !SamePlace(location, entry)) {
     location.listed = {};
-    location.place = PlaceOf(entry);
+    location.place = PlaceOfLocked(entry);
   }
   location.ctime = entry.attr.ctime;
   location.nonce = nonce;
@@ -464,7 +475,7 @@ void NodeTable::DetachLocked(const Listing& listing) {
     auto it = files_.find(node.attr.fileid);
     if (it != files_.end() && it->second.listed.node == &node) {
       it->second.listed = {};
-      it->second.place = PlaceOf(listing.EntryOf(node));
+      it->second.place = PlaceOfLocked(listing.EntryOf(node));
     }
   }
 }

@@ -36,7 +36,6 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -77,8 +76,6 @@ struct Listing {
   // nothing for most of them.
   void Fill(const ListedNode& node, vaultcore::Entry& entry) const;
   vaultcore::Entry EntryOf(const ListedNode& node) const;
-  // Whether `node_path` is the path of `node`.
-  bool IsNodePath(const ListedNode& node, std::string_view node_path) const;
 };
 
 class NodeTable {
@@ -129,12 +126,13 @@ class NodeTable {
   void Moved(const vaultcore::Entry& entry) { Remember(entry, /*moved=*/true); }
 
  private:
-  // Where a file was seen, in half the bytes of a whole entry: a directory
-  // of 100,000 files made before it was ever listed is held in these and
+  // Where a file was seen, in a third of the bytes of a whole entry, its
+  // directory shared with the other files seen there: a directory of
+  // 100,000 files made before it was ever listed is held in these and
   // again in its first listing.
   struct Place {
-    std::string parent_id;
-    std::string node_path;
+    std::shared_ptr<const vaultcore::DirRef> parent;
+    std::string node_name;  // in the parent's content directory
     std::string name;
     vaultcore::NodeKind kind = vaultcore::NodeKind::kFile;
     bool shortened = false;
@@ -197,7 +195,8 @@ class NodeTable {
   void RememberFile(const vaultcore::Entry& entry, const std::array<uint8_t, 8>& nonce);
   void RememberFileLocked(const vaultcore::Entry& entry, const std::array<uint8_t, 8>& nonce,
                           Listed listed);
-  static std::shared_ptr<const Place> PlaceOf(const vaultcore::Entry& entry);
+  // The place of `entry`, its parent shared through parents_. Needs mutex_.
+  std::shared_ptr<const Place> PlaceOfLocked(const vaultcore::Entry& entry);
   static bool SamePlace(const FileLocation& location, const vaultcore::Entry& entry);
   // The entry of the file with inode `inode` remembered at `location`
   // (attributes unread if only its place is known).
@@ -227,8 +226,10 @@ class NodeTable {
   std::mutex mutex_;                                               // guards everything below
   std::unordered_map<std::string, std::string> dir_ids_;           // hash bytes -> dir id
   std::unordered_map<std::string, vaultcore::Sha1Digest> hashes_;  // dir id -> hash
-  std::unordered_map<uint64_t, FileLocation> files_;               // inode -> last seen
-  std::unordered_set<uint64_t> removed_;                           // inodes removed here
+  // The parents of the places in files_, by dir id.
+  std::unordered_map<std::string, std::shared_ptr<const vaultcore::DirRef>> parents_;
+  std::unordered_map<uint64_t, FileLocation> files_;  // inode -> last seen
+  std::unordered_set<uint64_t> removed_;              // inodes removed here
   std::unordered_map<std::string, CachedListing> listings_;
   std::list<std::string> listing_lru_;  // most recent first
   std::chrono::steady_clock::time_point last_walk_{};
