@@ -48,7 +48,7 @@ namespace server {
 
 // One node of a listing: what a READDIR page needs, without what every
 // node of the directory shares (its id and content path), which the
-// Listing holds once. About 220 bytes a node, against 420 for an Entry.
+// Listing holds once. About 240 bytes a node, against 420 for an Entry.
 struct ListedNode {
   std::string name;       // cleartext, exactly as decrypted
   std::string node_name;  // X.c9r or H.c9s, in the directory's content directory
