@@ -93,8 +93,8 @@ TEST(BlockPoolTest, SmallAndOveralignedRequestsGoStraightUpstream) {
 TEST(BlockPoolTest, BlocksPastTheIdleBoundGoBackUpstream) {
   CountingResource upstream;
   BlockPool pool(2 * kMiB, &upstream);
-  std::vector<void*> blocks;
-  for (int i = 0; i < 5; ++i) blocks.push_back(pool.allocate(kMiB));
+  std::vector<void*> blocks(5);
+  for (void*& block : blocks) block = pool.allocate(kMiB);
   for (void* block : blocks) pool.deallocate(block, kMiB);
   EXPECT_EQ(pool.idle_bytes(), 2 * kMiB);
   EXPECT_EQ(upstream.live(), 2u);
@@ -103,8 +103,8 @@ TEST(BlockPoolTest, BlocksPastTheIdleBoundGoBackUpstream) {
 TEST(BlockPoolTest, TrimToGivesIdleBlocksBackUntilTheBoundHolds) {
   CountingResource upstream;
   BlockPool pool(16 * kMiB, &upstream);
-  std::vector<void*> blocks;
-  for (int i = 0; i < 4; ++i) blocks.push_back(pool.allocate(kMiB));
+  std::vector<void*> blocks(4);
+  for (void*& block : blocks) block = pool.allocate(kMiB);
   blocks.push_back(pool.allocate(512 << 10));
   for (int i = 0; i < 4; ++i) pool.deallocate(blocks[i], kMiB);
   pool.deallocate(blocks[4], 512 << 10);
@@ -143,6 +143,7 @@ TEST(BlockPoolTest, BlocksFreedOnOtherThreadsAreReused) {
   std::mutex mutex;
   std::vector<void*> sent;
   std::vector<std::thread> producers;
+  producers.reserve(kProducers);
   for (int p = 0; p < kProducers; ++p) {
     producers.emplace_back([&] {
       for (int i = 0; i < kRounds; ++i) {
