@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <string>
 #include <thread>
 
 #include "vaultcore/vault_test_fixture.h"
@@ -35,6 +36,39 @@ class NodeTableTest : public VaultTest {
     return std::nullopt;
   }
 };
+
+TEST_F(NodeTableTest, AListedNodeFillsTheEntryALookupFinds) {
+  // Every kind of node, with a short and a shortened (.c9s) name: the
+  // rules for their data paths differ.
+  const std::string long_name(200, 'l');
+  MakeFile(root(), "file", "content");
+  MakeFile(root(), long_name + "-file", "content");
+  MakeLink(root(), "link", "target");
+  MakeLink(root(), long_name + "-link", "target");
+  MakeDir(root(), "dir");
+  MakeDir(root(), long_name + "-dir");
+  ASSERT_TRUE(Shortened(root(), long_name + "-file"));
+  LetTheDirectorySettle();
+  server::NodeTable nodes(v());
+  auto listing = ListRoot(nodes);
+  ASSERT_NE(listing, nullptr);
+  ASSERT_EQ(listing->nodes.size(), 6u);
+  Entry filled;  // one for all nodes, as a READDIR page fills it
+  for (const server::ListedNode& node : listing->nodes) {
+    SCOPED_TRACE(node.name.substr(0, 16));
+    listing->Fill(node, filled);
+    const Entry found = Lookup(root(), node.name);
+    EXPECT_EQ(filled.name, found.name);
+    EXPECT_EQ(filled.parent_id, found.parent_id);
+    EXPECT_EQ(filled.node_path, found.node_path);
+    EXPECT_EQ(filled.data_path(), found.data_path());
+    EXPECT_EQ(filled.dir_id, found.dir_id);
+    EXPECT_EQ(filled.shortened, found.shortened);
+    EXPECT_EQ(filled.kind(), found.kind());
+    EXPECT_EQ(filled.attr.fileid, found.attr.fileid);
+    EXPECT_EQ(filled.attr.size, found.attr.size);
+  }
+}
 
 TEST_F(NodeTableTest, AListingTakenAgainFreesTheOldOneAndItsFilesStillResolve) {
   MakeFile(root(), "a", "alpha");
