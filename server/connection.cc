@@ -40,6 +40,10 @@ Connection::~Connection() {
   // No pool thread or pending write holds us: what is still counted is
   // the replies queued and never written.
   for (const auto& call : outbox_) server_in_flight_.bytes -= call->charged_bytes;
+  // Their replies' blocks go back to the pool, which keeps idle no more
+  // than the calls of the other connections hold.
+  outbox_.clear();
+  server_in_flight_.blocks.TrimTo(server_in_flight_.bytes);
 }
 
 void Connection::Start() {
