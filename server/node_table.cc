@@ -139,17 +139,24 @@ Entry Listing::EntryOf(const ListedNode& node) const {
   return entry;
 }
 
-std::shared_ptr<const NodeTable::Place> NodeTable::PlaceOfLocked(const Entry& entry) {
+std::shared_ptr<const vaultcore::DirRef> NodeTable::ParentLocked(const std::string& id,
+                                                                 std::string_view content_path) {
   // Places hold their parents themselves: forgetting them all is safe.
-  if (parents_.size() >= kMaxRemembered && !parents_.contains(entry.parent_id)) parents_.clear();
-  const size_t slash = entry.node_path.rfind('/');
-  std::shared_ptr<const vaultcore::DirRef>& parent = parents_[entry.parent_id];
+  if (parents_.size() >= kMaxRemembered && !parents_.contains(id)) parents_.clear();
+  std::shared_ptr<const vaultcore::DirRef>& parent = parents_[id];
   if (parent == nullptr) {
-    parent = std::make_shared<const vaultcore::DirRef>(
-        vaultcore::DirRef{entry.parent_id, entry.node_path.substr(0, slash)});
+    parent =
+        std::make_shared<const vaultcore::DirRef>(vaultcore::DirRef{id, std::string(content_path)});
   }
+  return parent;
+}
+
+std::shared_ptr<const NodeTable::Place> NodeTable::PlaceOfLocked(const Entry& entry) {
+  const std::string_view node_path = entry.node_path;
+  const size_t slash = node_path.rfind('/');
   return std::make_shared<const Place>(
-      Place{parent, entry.node_path.substr(slash + 1), entry.name, entry.kind(), entry.shortened});
+      Place{ParentLocked(entry.parent_id, node_path.substr(0, slash)),
+            std::string(node_path.substr(slash + 1)), entry.name, entry.kind(), entry.shortened});
 }
 
 // Whether `location` names the node of `entry`, as the same kind of
@@ -475,7 +482,9 @@ void NodeTable::DetachLocked(const Listing& listing) {
     auto it = files_.find(node.attr.fileid);
     if (it != files_.end() && it->second.listed.node == &node) {
       it->second.listed = {};
-      it->second.place = PlaceOfLocked(listing.EntryOf(node));
+      it->second.place = std::make_shared<const Place>(
+          Place{ParentLocked(listing.dir.id, listing.dir.content_path), node.node_name, node.name,
+                node.kind(), node.shortened});
     }
   }
 }

@@ -36,6 +36,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -195,7 +196,10 @@ class NodeTable {
   void RememberFile(const vaultcore::Entry& entry, const std::array<uint8_t, 8>& nonce);
   void RememberFileLocked(const vaultcore::Entry& entry, const std::array<uint8_t, 8>& nonce,
                           Listed listed);
-  // The place of `entry`, its parent shared through parents_. Needs mutex_.
+  // The directory `id` as places share it (through parents_). Needs mutex_.
+  std::shared_ptr<const vaultcore::DirRef> ParentLocked(const std::string& id,
+                                                        std::string_view content_path);
+  // The place of `entry`, its parent shared. Needs mutex_.
   std::shared_ptr<const Place> PlaceOfLocked(const vaultcore::Entry& entry);
   static bool SamePlace(const FileLocation& location, const vaultcore::Entry& entry);
   // The entry of the file with inode `inode` remembered at `location`
