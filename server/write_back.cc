@@ -42,6 +42,24 @@ bool SpansWholeChunks(uint64_t offset, size_t length) {
   return length >= kChunk && offset % kChunk == 0;
 }
 
+// Byte ranges [first, second) within one chunk, sorted and disjoint.
+using Ranges = std::vector<std::pair<size_t, size_t>>;
+
+// Removes [from, to) from `ranges`.
+void Subtract(Ranges& ranges, size_t from, size_t to) {
+  Ranges left;
+  for (const auto& [begin, end] : ranges) {
+    if (begin < from) left.emplace_back(begin, std::min(end, from));
+    if (end > to) left.emplace_back(std::max(begin, to), end);
+  }
+  ranges = std::move(left);
+}
+
+bool Overlaps(const Ranges& ranges, size_t from, size_t to) {
+  return std::any_of(ranges.begin(), ranges.end(),
+                     [&](const auto& range) { return range.first < to && range.second > from; });
+}
+
 }  // namespace
 
 struct WriteBackBuffer::FileState : std::enable_shared_from_this<FileState> {
@@ -58,6 +76,10 @@ struct WriteBackBuffer::FileState : std::enable_shared_from_this<FileState> {
   // one holding end of file is full, so writing them in ascending order
   // never makes EncryptedFile read a chunk back.
   std::map<uint64_t, std::vector<uint8_t>> chunks;
+  // Buffered chunks whose old content failed authentication -> their
+  // bytes that came from it and that no write has replaced (see the top
+  // of write_back.h). Never empty ranges.
+  std::map<uint64_t, Ranges> unreadable;
   // The first flush error not yet reported by Commit.
   Status error;
   // Whole-chunk writes being encrypted without the lock (see Write): their
@@ -71,6 +93,9 @@ struct WriteBackBuffer::FileState : std::enable_shared_from_this<FileState> {
   bool registered = true;
   bool flushing = false;  // claimed by a pressure or idle flush
   size_t bytes = 0;       // this file's share of buffered_
+  // Of `bytes`, those in chunks with unreadable bytes. Changed with the
+  // file's lock held too, so a holder of either lock may read it.
+  size_t stuck_bytes = 0;
   // Bumped by each write to disk; equal to synced_gen once fsynced.
   uint64_t written_gen = 0;
   uint64_t synced_gen = 0;
@@ -88,7 +113,12 @@ struct WriteBackBuffer::WritePlan {
   size_t growth = 0;       // buffered bytes it adds
   // Touched chunks that are not buffered and not wholly overwritten (so at
   // most the first and the last), read from disk, in index order.
-  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> loaded;
+  struct Loaded {
+    uint64_t index;
+    std::vector<uint8_t> content;
+    size_t unreadable;  // its first bytes the disk held but failed authentication; 0 if none
+  };
+  std::vector<Loaded> loaded;
 };
 
 WriteBackBuffer::WriteBackBuffer(Options options) : options_(options) {
@@ -145,7 +175,7 @@ uint64_t WriteBackBuffer::BufferedEndLocked(const FileState& state) {
 
 void WriteBackBuffer::UpdateLruLocked(FileState& state, bool touch) {
   if (touch) state.last_write = std::chrono::steady_clock::now();
-  const bool want = state.registered && state.bytes > 0;
+  const bool want = state.registered && state.bytes > state.stuck_bytes;
   if (!want) {
     if (state.in_lru) lru_.erase(state.lru_pos);
     state.in_lru = false;
@@ -189,6 +219,10 @@ void WriteBackBuffer::ForgetIfIdleLocked(FileState& state) {
 Status WriteBackBuffer::PlanWriteLocked(FileState& state, uint64_t offset, size_t length,
                                         WritePlan& plan) {
   auto disk_size = state.file->Size();
+  if (!disk_size.ok() && disk_size.status().code() == Errc::kCorrupt) {
+    auto dropped = state.file->DropTornFragment();
+    if (dropped.ok() && *dropped) disk_size = state.file->Size();
+  }
   if (!disk_size.ok()) return disk_size.status();
   const uint64_t end = offset + length;
   plan.disk_size = *disk_size;
@@ -209,12 +243,21 @@ Status WriteBackBuffer::PlanWriteLocked(FileState& state, uint64_t offset, size_
     plan.growth += valid;
     if (offset <= start && end >= start + valid) continue;  // wholly overwritten
     std::vector<uint8_t> content(valid, 0);
+    size_t unreadable = 0;
     if (start < *disk_size) {
-      const size_t on_disk = std::min<uint64_t>(valid, *disk_size - start);
-      auto got = state.file->Read(start, std::span(content).first(on_disk));
-      if (!got.ok()) return got.status();
+      // valid >= the chunk's length on disk, as new_end >= disk_size
+      auto intact = state.file->ReadChunkForRewrite(index, content);
+      if (!intact.ok()) return intact.status();
+      if (!*intact) {
+        unreadable = std::min<uint64_t>(valid, *disk_size - start);
+        std::lock_guard registry(mutex_);
+        if (stuck_ + valid > options_.max_bytes / 4) {
+          return Status(Errc::kCorrupt, state.file->path() + ": chunk " + std::to_string(index) +
+                                            " failed authentication");
+        }
+      }
     }
-    plan.loaded.emplace_back(index, std::move(content));
+    plan.loaded.push_back({index, std::move(content), unreadable});
   }
 
   // A buffered chunk holding the old end of file, before the write, must
@@ -238,8 +281,9 @@ void WriteBackBuffer::ApplyWriteLocked(FileState& state, WritePlan& plan, uint64
     const size_t valid = std::min(kChunk, plan.new_end - start);
     auto [it, inserted] = state.chunks.try_emplace(index);
     std::vector<uint8_t>& chunk = it->second;
-    if (inserted && loaded != plan.loaded.end() && loaded->first == index) {
-      chunk = std::move(loaded->second);
+    if (inserted && loaded != plan.loaded.end() && loaded->index == index) {
+      chunk = std::move(loaded->content);
+      if (loaded->unreadable > 0) state.unreadable[index] = {{0, loaded->unreadable}};
       ++loaded;
     } else {
       chunk.resize(valid);  // a new chunk is overwritten below; an old one grows with zeros
@@ -247,53 +291,111 @@ void WriteBackBuffer::ApplyWriteLocked(FileState& state, WritePlan& plan, uint64
     const uint64_t from = std::max(offset, start);
     const uint64_t to = std::min(end, start + kChunk);
     std::memcpy(chunk.data() + (from - start), data.data() + (from - offset), to - from);
+    if (auto bad = state.unreadable.find(index); bad != state.unreadable.end()) {
+      Subtract(bad->second, from - start, to - start);
+      if (bad->second.empty()) state.unreadable.erase(bad);
+    }
   }
   if (plan.new_end > plan.old_end && plan.old_end % kChunk != 0 && plan.old_end / kChunk < first) {
     if (auto it = state.chunks.find(plan.old_end / kChunk); it != state.chunks.end()) {
       it->second.resize(kChunk);
     }
   }
+  RecountStuckLocked(state);
 }
 
-Status WriteBackBuffer::FlushLocked(FileState& state, bool log_failure, uint64_t below) {
+bool WriteBackBuffer::HasUnreadableLocked(const FileState& state, uint64_t index) {
+  return !state.unreadable.empty() && state.unreadable.contains(index);
+}
+
+void WriteBackBuffer::RecountStuckLocked(FileState& state) {
+  size_t stuck = 0;
+  for (const auto& [index, ranges] : state.unreadable) stuck += state.chunks.at(index).size();
+  if (stuck == state.stuck_bytes) return;
+  std::lock_guard lock(mutex_);
+  stuck_ = stuck_ - state.stuck_bytes + stuck;
+  state.stuck_bytes = stuck;
+  UpdateLruLocked(state, /*touch=*/false);
+}
+
+Status WriteBackBuffer::FlushLocked(FileState& state, FlushFor why, uint64_t below) {
   const auto stop = state.chunks.lower_bound(below);
   if (stop == state.chunks.begin()) return Status::Ok();
   Status result;
+  std::optional<uint64_t> disk_size;  // asked once a run needs it
   std::vector<uint8_t> run;
   for (auto it = state.chunks.begin(); it != stop;) {
+    if (HasUnreadableLocked(state, it->first)) {
+      ++it;  // waits for writes that replace its unreadable bytes
+      continue;
+    }
     auto next = std::next(it);
     size_t count = 1;
     while (next != stop && count < kMaxRunChunks && next->first == std::prev(next)->first + 1 &&
-           std::prev(next)->second.size() == kChunk) {
+           std::prev(next)->second.size() == kChunk && !HasUnreadableLocked(state, next->first)) {
       ++next;
       ++count;
     }
+    const uint64_t offset = it->first * kChunk;
+    if (!disk_size) {
+      auto size = state.file->Size();
+      if (!size.ok()) {
+        result = size.status();
+        break;
+      }
+      disk_size = *size;
+    }
+    // Write would extend the file's last chunk to reach this run, reading
+    // it: a torn one is padded instead.
+    if (offset > *disk_size && *disk_size % kChunk != 0) {
+      auto padded = state.file->PadUnreadableTail();
+      if (!padded.ok()) {
+        result = padded.status();
+        break;
+      }
+    }
     Status s;
+    uint64_t length = it->second.size();
     if (count == 1) {
-      s = state.file->Write(it->first * kChunk, it->second);
+      s = state.file->Write(offset, it->second);
     } else {
       run.clear();
       for (auto chunk = it; chunk != next; ++chunk) {
         run.insert(run.end(), chunk->second.begin(), chunk->second.end());
       }
-      s = state.file->Write(it->first * kChunk, run);
+      length = run.size();
+      s = state.file->Write(offset, run);
     }
     if (!s.ok()) {
       result = std::move(s);
       break;
     }
+    disk_size = std::max(*disk_size, offset + length);
     it = next;
+  }
+  if (result.ok() && why == FlushFor::kCommit && !state.unreadable.empty() &&
+      state.unreadable.begin()->first < below) {
+    const uint64_t index = state.unreadable.begin()->first;
+    result = Status(Errc::kCorrupt, state.file->path() + ": chunk " + std::to_string(index) +
+                                        " failed authentication, and writes replaced only part "
+                                        "of it: the rest is lost");
   }
 
   // A failure drops everything buffered, as the top of write_back.h says.
-  const auto dropped = result.ok() ? stop : state.chunks.end();
   size_t bytes = 0;
-  for (auto it = state.chunks.begin(); it != dropped; ++it) bytes += it->second.size();
-  state.chunks.erase(state.chunks.begin(), dropped);
+  for (auto it = state.chunks.begin(); it != (result.ok() ? stop : state.chunks.end());) {
+    if (result.ok() && HasUnreadableLocked(state, it->first)) {
+      ++it;
+      continue;
+    }
+    bytes += it->second.size();
+    state.unreadable.erase(it->first);
+    it = state.chunks.erase(it);
+  }
   if (!result.ok()) {
     failed_flushes_.fetch_add(1, std::memory_order_relaxed);
     if (state.error.ok()) state.error = result;
-    if (log_failure) {
+    if (why == FlushFor::kBackground) {
       vaultcore::Log(vaultcore::LogLevel::kError,
                      "write-back of " + state.file->path() +
                          " failed, buffered writes dropped (the next COMMIT reports it): " +
@@ -308,6 +410,7 @@ Status WriteBackBuffer::FlushLocked(FileState& state, bool log_failure, uint64_t
     ++state.written_gen;
     UpdateLruLocked(state, /*touch=*/false);
   }
+  RecountStuckLocked(state);
   room_cv_.notify_all();
   return result;
 }
@@ -384,7 +487,7 @@ Result<bool> WriteBackBuffer::SealAndLandLocked(FileState& state,
   }
   // Buffered chunks fill the gap up to this write: they go first.
   if (offset > *disk_size) {
-    s = FlushLocked(state, /*log_failure=*/false, offset / kChunk);
+    s = FlushLocked(state, FlushFor::kWriter, offset / kChunk);
     if (!s.ok()) return s;
   }
   auto written = state.file->WriteSealed(offset, data.size(), sealed);
@@ -407,9 +510,31 @@ Status WriteBackBuffer::WriteDirectLocked(FileState& state, uint64_t offset,
 
 Status WriteBackBuffer::WriteThroughLocked(FileState& state, uint64_t offset,
                                            std::span<const uint8_t> data) {
-  Status s = FlushLocked(state, /*log_failure=*/false);
+  Status s = FlushLocked(state, FlushFor::kWriter);
   if (!s.ok()) return s;
-  return WriteDirectLocked(state, offset, data);
+  // What the flush left are chunks with unreadable bytes: the write
+  // replaces those it covers whole, and cannot merge into the others.
+  const uint64_t end = offset + data.size();
+  const auto first = state.chunks.lower_bound(offset / kChunk);
+  auto last = first;
+  for (; last != state.chunks.end() && last->first * kChunk < end; ++last) {
+    const uint64_t start = last->first * kChunk;
+    if (start < offset || start + last->second.size() > end) {
+      return Status(Errc::kCorrupt, state.file->path() + ": chunk " + std::to_string(last->first) +
+                                        " failed authentication");
+    }
+  }
+  s = WriteDirectLocked(state, offset, data);
+  if (!s.ok() || first == last) return s;
+  size_t replaced = 0;
+  for (auto it = first; it != last; ++it) {
+    replaced += it->second.size();
+    state.unreadable.erase(it->first);
+  }
+  state.chunks.erase(first, last);
+  ReleaseBytes(state, replaced);
+  RecountStuckLocked(state);
+  return s;
 }
 
 Status WriteBackBuffer::MakeRoom(size_t bytes, const FileState* self) {
@@ -424,6 +549,12 @@ Status WriteBackBuffer::MakeRoom(size_t bytes, const FileState* self) {
       }
     }
     if (victim == nullptr) {
+      if (lru_.empty()) {
+        // What is buffered waits for writes to replace unreadable bytes.
+        return Status(Errc::kNoSpace,
+                      "write-back: no room while chunks that failed "
+                      "authentication wait for the rest of their data");
+      }
       // Every buffered file is being flushed by another thread already.
       room_cv_.wait(lock);
       continue;
@@ -439,7 +570,7 @@ Status WriteBackBuffer::MakeRoom(size_t bytes, const FileState* self) {
         live = victim->registered;
       }
       if (live) {
-        s = FlushLocked(*victim, /*log_failure=*/victim.get() != self);
+        s = FlushLocked(*victim, victim.get() == self ? FlushFor::kWriter : FlushFor::kBackground);
         ForgetIfIdleLocked(*victim);
       }
     }
@@ -520,6 +651,11 @@ Result<size_t> WriteBackBuffer::Read(const std::shared_ptr<EncryptedFile>& file,
       const uint64_t start = index * kChunk;
       const uint64_t to = std::min(stop, start + kChunk);
       const uint64_t have = std::clamp(start + it->second.size(), pos, to);
+      if (auto bad = state->unreadable.find(index);
+          bad != state->unreadable.end() && Overlaps(bad->second, pos - start, to - start)) {
+        return Status(Errc::kCorrupt,
+                      file->path() + ": chunk " + std::to_string(index) + " failed authentication");
+      }
       if (have > pos) std::memcpy(dest, it->second.data() + (pos - start), have - pos);
       std::memset(dest + (have - pos), 0, to - have);
       pos = to;
@@ -567,7 +703,7 @@ Status WriteBackBuffer::Commit(const std::shared_ptr<EncryptedFile>& file) {
   std::unique_lock<std::mutex> lock;
   StatePtr state = LockState(file.get(), nullptr, lock);
   if (state == nullptr) return Sync(*file);
-  (void)FlushLocked(*state, /*log_failure=*/false);  // its error, if first, is in state->error
+  (void)FlushLocked(*state, FlushFor::kCommit);  // its error, if first, is in state->error
   const Status reported = std::exchange(state->error, Status());
   uint64_t generation;
   {
@@ -616,18 +752,24 @@ Status WriteBackBuffer::Truncate(const std::shared_ptr<EncryptedFile>& file, uin
     const uint64_t start = it->first * kChunk;
     if (start >= size) {
       dropped += it->second.size();
+      state->unreadable.erase(it->first);
       it = state->chunks.erase(it);
     } else {
       const size_t keep = size - start;
       if (it->second.size() > keep) {
         dropped += it->second.size() - keep;
         it->second.resize(keep);
+        if (auto bad = state->unreadable.find(it->first); bad != state->unreadable.end()) {
+          Subtract(bad->second, keep, kChunk);
+          if (bad->second.empty()) state->unreadable.erase(bad);
+        }
       }
       ++it;
     }
   }
   ReleaseBytes(*state, dropped);
-  Status s = FlushLocked(*state, /*log_failure=*/false);
+  RecountStuckLocked(*state);
+  Status s = FlushLocked(*state, FlushFor::kCommit);
   if (s.ok()) {
     s = file->Truncate(size);
     std::lock_guard registry(mutex_);
@@ -655,7 +797,7 @@ Status WriteBackBuffer::FlushAll(bool sync) {
         std::lock_guard registry(mutex_);
         if (!state->registered) continue;
       }
-      (void)FlushLocked(*state, /*log_failure=*/false);  // its error, if first, is in state->error
+      (void)FlushLocked(*state, FlushFor::kCommit);  // its error, if first, is in state->error
       if (first.ok()) first = state->error;
       {
         std::lock_guard registry(mutex_);
@@ -687,7 +829,7 @@ void WriteBackBuffer::IdleFlush(const StatePtr& state) {
       live = state->registered;
     }
     if (live) {
-      (void)FlushLocked(*state, /*log_failure=*/true);
+      (void)FlushLocked(*state, FlushFor::kBackground);
       std::lock_guard registry(mutex_);
       generation = state->written_gen;
       need_sync = generation != state->synced_gen;
@@ -722,7 +864,8 @@ void WriteBackBuffer::IdleFlushLoop() {
     const auto now = std::chrono::steady_clock::now();
     std::vector<StatePtr> due;
     for (const auto& [file, state] : files_) {
-      const bool pending = state->bytes > 0 || state->written_gen != state->synced_gen;
+      const bool pending =
+          state->bytes > state->stuck_bytes || state->written_gen != state->synced_gen;
       if (pending && !state->flushing && now - state->last_write >= idle) {
         state->flushing = true;
         due.push_back(state);

@@ -39,6 +39,22 @@
 // client learns of the loss. Background and pressure failures are also
 // logged, since nobody may ask until then.
 //
+// A chunk whose old content fails authentication (a crash tore it while
+// it was written, or it was damaged) can still take a partial write: it is
+// buffered with its old bytes marked unreadable, and becomes an ordinary
+// buffered chunk once writes have replaced all of them. That is what a
+// client does after a server crash: it resends everything it has not seen
+// committed, in pieces that need not match the chunks. Until then a read
+// of the unreadable bytes fails (Errc::kCorrupt), a pressure or idle flush
+// leaves the chunk buffered (padding the file past it with
+// EncryptedFile::PadUnreadableTail if it is the torn end of the file, so
+// that the chunks after it can be written), and a Commit, Truncate or
+// FlushAll writes everything else and fails with kCorrupt: those bytes are
+// lost. Such chunks may hold at most a quarter of max_bytes; past that a
+// write that needs one fails as the read did. A file cut within the first
+// bytes of a new chunk, before any cleartext, has an impossible size: the
+// first write drops that fragment (EncryptedFile::DropTornFragment).
+//
 // Every write, read, size query and truncation of a file must go through
 // the same WriteBackBuffer while the buffer is in use, and each file must
 // be one shared EncryptedFile object (as Vault::OpenFile hands out): the
@@ -199,12 +215,24 @@ class WriteBackBuffer {
                                       std::span<const uint8_t> data);
   vaultcore::Status WriteThroughLocked(FileState& state, uint64_t offset,
                                        std::span<const uint8_t> data);
+  // Why a flush runs, which decides what it does with a chunk whose
+  // unreadable bytes no write has replaced yet, and who hears of a failure.
+  enum class FlushFor {
+    kCommit,      // everything must reach the disk: such a chunk fails the flush
+    kWriter,      // room or order for a write of this file: such chunks stay
+    kBackground,  // pressure from another file, or idle: they stay; failures are logged
+  };
   // Writes out and drops the buffered chunks of the file, or only those
   // before chunk index `below` (on a failure, all are dropped). Returns
   // this flush's error, which also becomes the sticky error if there is
   // none.
-  vaultcore::Status FlushLocked(FileState& state, bool log_failure,
+  vaultcore::Status FlushLocked(FileState& state, FlushFor why,
                                 uint64_t below = std::numeric_limits<uint64_t>::max());
+  // Whether chunk `index` of the file still has unreadable bytes.
+  static bool HasUnreadableLocked(const FileState& state, uint64_t index);
+  // Brings the file's count of such chunks' bytes, and the buffer's, up to
+  // date after its chunks changed.
+  void RecountStuckLocked(FileState& state);
   // End of the buffered data, 0 if none.
   static uint64_t BufferedEndLocked(const FileState& state);
   // Forgets the file if it has nothing left to write, sync or report.
@@ -222,7 +250,8 @@ class WriteBackBuffer {
   void FinishSync(const StatePtr& state, uint64_t generation);
 
   // Needs mutex_. Keeps the file in lru_ exactly while it has buffered
-  // bytes or unsynced writes; `touch` makes it the most recently written.
+  // bytes a flush can write out; `touch` makes it the most recently
+  // written.
   void UpdateLruLocked(FileState& state, bool touch);
 
   void IdleFlushLoop();
@@ -232,10 +261,13 @@ class WriteBackBuffer {
 
   mutable std::mutex mutex_;  // guards everything below and FileState's bookkeeping
   std::unordered_map<const vaultcore::EncryptedFile*, StatePtr> files_;
-  // Files with buffered bytes or unsynced writes, least recently written
-  // first.
+  // Files with buffered bytes a flush can write out, least recently
+  // written first.
   std::list<StatePtr> lru_;
   std::atomic<size_t> buffered_{0};  // changed under mutex_; buffered_bytes() reads it without
+  // The part of buffered_ in chunks with unreadable bytes: no flush can
+  // free it until writes replace those bytes.
+  size_t stuck_ = 0;
   std::condition_variable room_cv_;  // a flush finished: bytes may have been freed
   std::condition_variable stop_cv_;  // wakes the background thread to stop
   bool stop_ = false;

@@ -194,6 +194,16 @@ Status EncryptedFile::CorruptChunk(uint64_t index) const {
                 path_ + ": chunk " + std::to_string(index) + " failed authentication");
 }
 
+Status EncryptedFile::EnsureHeaderLoaded() const {
+  {
+    std::shared_lock lock(mutex_);
+    if (header_) return Status::Ok();
+  }
+  std::unique_lock lock(mutex_);
+  if (header_) return Status::Ok();
+  return const_cast<EncryptedFile*>(this)->LoadHeader();
+}
+
 Result<size_t> EncryptedFile::Read(uint64_t offset, std::span<uint8_t> out) const {
   std::shared_lock lock(mutex_);
   auto size = SizeLocked();
@@ -202,13 +212,8 @@ Result<size_t> EncryptedFile::Read(uint64_t offset, std::span<uint8_t> out) cons
   if (!header_) {
     // Written by someone else since we opened it: load the header once.
     lock.unlock();
-    {
-      std::unique_lock writer(mutex_);
-      if (!header_) {
-        Status s = const_cast<EncryptedFile*>(this)->LoadHeader();
-        if (!s.ok()) return s;
-      }
-    }
+    Status s = EnsureHeaderLoaded();
+    if (!s.ok()) return s;
     return Read(offset, out);
   }
 
@@ -360,6 +365,63 @@ Status EncryptedFile::Write(uint64_t offset, std::span<const uint8_t> data) {
   auto old_size = SizeLocked();
   if (!old_size.ok()) return old_size.status();
   return Rewrite(*old_size, offset, data, std::max(*old_size, offset + data.size()));
+}
+
+Result<bool> EncryptedFile::ReadChunkForRewrite(uint64_t index, std::span<uint8_t> out) const {
+  Status s = EnsureHeaderLoaded();
+  if (!s.ok()) return s;
+  std::shared_lock lock(mutex_);
+  auto size = SizeLocked();
+  if (!size.ok()) return size.status();
+  if (index >= (*size + kCleartextChunkSize - 1) / kCleartextChunkSize) {
+    return Status(Errc::kInvalidArgument, path_ + ": no chunk " + std::to_string(index));
+  }
+  auto got = ReadChunk(index, *size, out);
+  if (got.ok()) return true;
+  if (got.status().code() != Errc::kCorrupt) return got.status();
+  // Unauthenticated plaintext must not outlive the failed check.
+  std::memset(out.data(), 0, std::min(out.size(), kCleartextChunkSize));
+  return false;
+}
+
+Result<bool> EncryptedFile::PadUnreadableTail() {
+  if (!writable_) return Status(Errc::kPermission, path_ + " is open read-only");
+  const AttributeCache::ChangeScope change(changes_);
+  std::unique_lock lock(mutex_);
+  auto size = SizeLocked();
+  if (!size.ok()) return size.status();
+  if (*size % kCleartextChunkSize == 0) return false;
+  if (!header_) {
+    Status s = LoadHeader();
+    if (!s.ok()) return s;
+  }
+  const uint64_t index = *size / kCleartextChunkSize;
+  const std::span<uint8_t> plain = ThreadChunkBuffer();
+  auto got = ReadChunk(index, *size, plain);
+  std::memset(plain.data(), 0, plain.size());
+  if (got.ok()) return false;
+  if (got.status().code() != Errc::kCorrupt) return got.status();
+  const uint64_t padded = cryptor_.header_size() + (index + 1) * cryptor_.ciphertext_chunk_size();
+  if (ftruncate(fd_, static_cast<off_t>(padded)) != 0) {
+    return Status::FromErrno(errno, "pad " + path_);
+  }
+  return true;
+}
+
+Result<bool> EncryptedFile::DropTornFragment() {
+  if (!writable_) return Status(Errc::kPermission, path_ + " is open read-only");
+  const AttributeCache::ChangeScope change(changes_);
+  std::unique_lock lock(mutex_);
+  struct stat st;
+  if (fstat(fd_, &st) != 0) return Status::FromErrno(errno, "stat " + path_);
+  const auto size = static_cast<uint64_t>(st.st_size);
+  if (size < cryptor_.header_size()) return false;
+  const uint64_t rest = (size - cryptor_.header_size()) % cryptor_.ciphertext_chunk_size();
+  if (rest == 0 || rest > cryptor_.chunk_overhead()) return false;
+  if (ftruncate(fd_, static_cast<off_t>(size - rest)) != 0) {
+    return Status::FromErrno(errno, "truncate " + path_);
+  }
+  return true;
 }
 
 size_t EncryptedFile::SealedSize(size_t length) const {

@@ -55,6 +55,27 @@ class EncryptedFile {
   // Writes `data` at `offset`; a gap past the end is filled with zeros.
   Status Write(uint64_t offset, std::span<const uint8_t> data);
 
+  // The old content of chunk `index` (which must exist), for a caller that
+  // merges a partial write into it: decrypts the chunk into the front of
+  // `out`, which must hold a whole chunk. False, with `out` meaningless,
+  // when the chunk fails authentication: a crash tore it, or it was
+  // damaged, and its bytes are lost unless writes replace them all. An
+  // unreadable header or an I/O error is an error.
+  Result<bool> ReadChunkForRewrite(uint64_t index, std::span<uint8_t> out) const;
+
+  // A crash while the file grew can leave it ending part way into a chunk
+  // that fails authentication. Write would read that chunk to extend it
+  // (and fail); this pads its ciphertext to a whole chunk instead, so that
+  // chunks after it can be written. It stays unreadable, as it was, until
+  // a write replaces it whole. False, changing nothing, when the file ends
+  // on a chunk boundary or its last chunk authenticates.
+  Result<bool> PadUnreadableTail();
+  // A crash can also cut the file within the first bytes of a new last
+  // chunk, before any cleartext (Size then fails: the size is impossible).
+  // Those bytes hold nothing: this drops them. False, changing nothing,
+  // when the file does not end so.
+  Result<bool> DropTornFragment();
+
   // A write of whole chunks in two steps, so that the encryption (the slow
   // part) runs without the file's lock and writers of one file encrypt in
   // parallel. Seal encrypts `data` as the chunks from `offset` (a multiple
@@ -87,6 +108,9 @@ class EncryptedFile {
 
   Status LoadHeader();
   Status EnsureHeader();
+  // LoadHeader for a reader: takes the lock exclusively only when the
+  // header is not loaded yet. The caller must not hold the lock.
+  Status EnsureHeaderLoaded() const;
   Result<uint64_t> SizeLocked() const;
   // Rewrites every chunk from the one holding min(offset, old size) to the
   // end of the write: `data` at `offset`, zeros in any gap, existing bytes

@@ -428,6 +428,83 @@ TEST_P(EncryptedFileTest, SharedReadOfATamperedChunkFailsWhole) {
   EXPECT_TRUE(std::all_of(out.begin(), out.end(), [](uint8_t b) { return b == 0; }));
 }
 
+// The base of a partial rewrite: an intact chunk reads, a damaged one is
+// reported as such (not as an error) with nothing of it left in `out`.
+TEST_P(EncryptedFileTest, ReadChunkForRewriteTellsADamagedChunkFromAnError) {
+  const std::string path = NewPath();
+  auto file = Create(path);
+  ASSERT_NE(file, nullptr);
+  const Bytes data = RandomBytes(3 * kChunk, rng_);
+  ASSERT_TRUE(file->Write(0, data).ok());
+  Bytes out(kChunk);
+  auto intact = file->ReadChunkForRewrite(1, out);
+  ASSERT_TRUE(intact.ok() && *intact);
+  EXPECT_TRUE(std::equal(out.begin(), out.end(), data.begin() + kChunk));
+
+  Bytes raw = ReadRaw(path);
+  raw[cryptor_->header_size() + cryptor_->ciphertext_chunk_size() + 100] ^= 1;
+  WriteRaw(path, raw);
+  intact = file->ReadChunkForRewrite(1, out);
+  ASSERT_TRUE(intact.ok());
+  EXPECT_FALSE(*intact);
+  EXPECT_TRUE(std::all_of(out.begin(), out.end(), [](uint8_t b) { return b == 0; }));
+  EXPECT_EQ(file->ReadChunkForRewrite(3, out).status().code(), Errc::kInvalidArgument);
+}
+
+// A file cut short inside its last chunk (a crash while it grew) is padded
+// to a whole chunk so it can grow past it; the chunk stays unreadable. An
+// intact short last chunk and a file ending on a chunk are left alone.
+TEST_P(EncryptedFileTest, PadUnreadableTailPadsOnlyATornLastChunk) {
+  const std::string path = NewPath();
+  auto file = Create(path);
+  ASSERT_NE(file, nullptr);
+  const Bytes data = RandomBytes(3 * kChunk + 500, rng_);
+  ASSERT_TRUE(file->Write(0, data).ok());
+  auto padded = file->PadUnreadableTail();
+  ASSERT_TRUE(padded.ok() && !*padded);
+  EXPECT_EQ(std::filesystem::file_size(path), cryptor_->CiphertextSize(data.size()));
+
+  std::filesystem::resize_file(path,
+                               cryptor_->header_size() + cryptor_->ciphertext_chunk_size() + 9000);
+  padded = file->PadUnreadableTail();
+  ASSERT_TRUE(padded.ok() && *padded);
+  EXPECT_EQ(std::filesystem::file_size(path), cryptor_->CiphertextSize(2 * kChunk));
+  Bytes out(kChunk);
+  EXPECT_EQ(file->Read(kChunk, out).status().code(), Errc::kCorrupt);
+  const Bytes next = RandomBytes(kChunk, rng_);
+  ASSERT_TRUE(file->Write(2 * kChunk, next).ok());
+  ASSERT_TRUE(file->Read(2 * kChunk, out).ok());
+  EXPECT_TRUE(out == next);
+  ASSERT_TRUE(file->Read(0, out).ok());
+  EXPECT_TRUE(std::equal(out.begin(), out.end(), data.begin()));
+  padded = file->PadUnreadableTail();
+  ASSERT_TRUE(padded.ok() && !*padded);
+}
+
+// Cut within the overhead of a new last chunk, the file has an impossible
+// size; the fragment holds no cleartext and is dropped. Nothing else is.
+TEST_P(EncryptedFileTest, DropTornFragmentDropsOnlyAChunkWithoutCleartext) {
+  const std::string path = NewPath();
+  auto file = Create(path);
+  ASSERT_NE(file, nullptr);
+  const Bytes data = RandomBytes(2 * kChunk + 100, rng_);
+  ASSERT_TRUE(file->Write(0, data).ok());
+  auto dropped = file->DropTornFragment();
+  ASSERT_TRUE(dropped.ok() && !*dropped);
+  EXPECT_EQ(std::filesystem::file_size(path), cryptor_->CiphertextSize(data.size()));
+
+  std::filesystem::resize_file(path, cryptor_->CiphertextSize(2 * kChunk) + 5);
+  EXPECT_EQ(file->Size().status().code(), Errc::kCorrupt);
+  dropped = file->DropTornFragment();
+  ASSERT_TRUE(dropped.ok() && *dropped);
+  auto size = file->Size();
+  ASSERT_TRUE(size.ok());
+  EXPECT_EQ(*size, 2 * kChunk);
+  Bytes out(2 * kChunk);
+  ASSERT_TRUE(file->Read(0, out).ok());
+  EXPECT_TRUE(std::equal(out.begin(), out.end(), data.begin()));
+}
+
 TEST_P(EncryptedFileTest, ZeroByteCiphertextIsAnEmptyFile) {
   // A crash before the header was written (or another tool) leaves 0 bytes.
   const std::string path = NewPath();
