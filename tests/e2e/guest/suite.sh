@@ -80,6 +80,7 @@ scenario fsx fsx_random_io
 scenario fio-verify fio_verify
 scenario kill-during-dd-fsync kill_during_dd_fsync
 scenario kill-during-cp-sync kill_during_cp_sync
+scenario kill-and-tear-during-cp-sync kill_and_tear_during_cp_sync
 scenario sigterm-during-write sigterm_during_write
 scenario open-file-survives-restart open_file_survives_restart
 scenario changes-from-outside changes_from_outside

@@ -31,10 +31,34 @@ note_resent() {
   [ "$bytes" -gt $(($2 + 1048576)) ] || fail "the client resent nothing after the verifier changed"
 }
 
+# The number of COMMIT calls the client has sent on the mount at $1.
+commit_count() {
+  awk -v mp="$1" '$1 == "device" { here = ($5 == mp) } here && $1 == "COMMIT:" { print $2 }' \
+    /proc/self/mountstats
+}
+
+# Cuts the largest file of the vault at $1 (stopped) 9,000 bytes into its
+# next-to-last chunk, as a crash inside the server's pwrite that appended
+# it can: that chunk fails authentication now. The client on mount $2 must
+# have committed nothing, so that the cut loses only what it will resend.
+tear_last_chunk() {
+  local size path chunks keep commits
+  commits=$(commit_count "$2")
+  [ "$commits" = 0 ] || fail "the client sent $commits COMMIT calls before the crash: a tear would cut stable data"
+  read -r size path < <(find "$1/d" -type f -name '*.c9r' -printf '%s %p\n' | sort -n | tail -1)
+  # SIV_GCM: a 68-byte header, chunks of 32 KiB + 28 bytes.
+  chunks=$(((size - 68) / 32796))
+  [ "$chunks" -ge 2 ] || fail "only $size bytes of the file were on disk: nothing to tear"
+  keep=$((68 + (chunks - 1) * 32796 + 9000))
+  truncate -s "$keep" "$path"
+  echo "note: tore the file from $size to $keep bytes, inside chunk $((chunks - 1))"
+}
+
 # Interrupts writer "$@" (writing $WORK/src.bin to $mp/$name) with signal
 # $signal once data is in flight, restarts the server, and checks that the
 # writer succeeds, the file is whole through the mount (caches dropped) and,
-# after a crash right after, in the vault itself.
+# after a crash right after, in the vault itself. With TEAR=1 the crash
+# also tears the file's last chunk on disk (tear_last_chunk).
 interrupted_write() {
   local signal=$1 name=$2; shift 2
   local vault=$WORK/durable-vault mp=/mnt/durable bytes
@@ -48,6 +72,7 @@ interrupted_write() {
   wait_for_writes "$mp" 8 "$writer"
   stop_server "$signal"
   echo "note: server stopped with SIG$signal after $(write_counters "$mp" | cut -d' ' -f1) WRITE calls"
+  [ "${TEAR:-0}" = 0 ] || tear_last_chunk "$vault" "$mp"
   serve "$vault"
   wait "$writer" || fail "the writer failed after the restart"
   note_resent "$mp" "$bytes"
@@ -71,6 +96,12 @@ kill_during_dd_fsync() {
 
 kill_during_cp_sync() {
   interrupted_write KILL cp.bin bash -c "cp '$WORK/src.bin' /mnt/durable/cp.bin && sync"
+}
+
+# The client resends from wherever its writeback stands, in pieces that
+# need not match the server's chunks: they must rebuild the torn one.
+kill_and_tear_during_cp_sync() {
+  TEAR=1 interrupted_write KILL cp.bin bash -c "cp '$WORK/src.bin' /mnt/durable/cp.bin && sync"
 }
 
 sigterm_during_write() {
