@@ -305,7 +305,7 @@ void WriteBackBuffer::ApplyWriteLocked(FileState& state, WritePlan& plan, uint64
 }
 
 bool WriteBackBuffer::HasUnreadableLocked(const FileState& state, uint64_t index) {
-  return !state.unreadable.empty() && state.unreadable.contains(index);
+  return state.unreadable.contains(index);
 }
 
 void WriteBackBuffer::RecountStuckLocked(FileState& state) {

@@ -57,7 +57,7 @@ class EncryptedFile {
 
   // The old content of chunk `index` (which must exist), for a caller that
   // merges a partial write into it: decrypts the chunk into the front of
-  // `out`, which must hold a whole chunk. False, with `out` meaningless,
+  // `out`, which must hold it (its length on disk). False, with `out` zeros,
   // when the chunk fails authentication: a crash tore it, or it was
   // damaged, and its bytes are lost unless writes replace them all. An
   // unreadable header or an I/O error is an error.
