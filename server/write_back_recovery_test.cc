@@ -6,7 +6,10 @@
 // bytes (write_back.h).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
+#include <string>
 
 #include "server/write_back_test_fixture.h"
 
