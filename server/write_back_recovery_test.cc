@@ -137,6 +137,28 @@ TEST_P(WriteBackRecoveryTest, WritesPastATornEndPadItAndLaterReplaceIt) {
   ExpectOnDisk(file->path(), model);
 }
 
+// Whole chunks streamed right after a torn chunk that waits for its bytes
+// are encrypted unlocked (sealed). The first cannot land, as the file does
+// not reach it, and is buffered; the next one's landing writes it out,
+// padding the torn chunk, and the rest land as they come. The torn chunk
+// is written once whole.
+TEST_P(WriteBackRecoveryTest, SealedChunksLandAroundAWaitingTornChunk) {
+  const Bytes model = RandomBytes(12 * kChunk, rng_);
+  FilePtr file = TornFile(model, 6, 15000);
+  ASSERT_NE(file, nullptr);
+  WriteBackBuffer buffer(NoIdle());
+  Resend(buffer, file, model, 6 * kChunk + 100, 7 * kChunk);
+  for (uint64_t at = 7 * kChunk; at < model.size(); at += kChunk) {
+    ASSERT_TRUE(IsOk(buffer.Write(file, at, std::span(model).subspan(at, kChunk))));
+  }
+  ExpectUnreadable(buffer, file, 6 * kChunk, 10, 6);
+  Resend(buffer, file, model, 0, 6 * kChunk + 100);
+  ExpectBuffered(buffer, file, model);
+  ASSERT_TRUE(IsOk(buffer.Commit(file)));
+  ExpectOnDisk(file->path(), model);
+  EXPECT_EQ(buffer.failed_flushes(), 0u);
+}
+
 // If the client never sends the torn chunk's first bytes again (they were
 // committed before a crash tore the chunk in an append), they are lost:
 // COMMIT says so, once, and everything else still reaches the disk.
