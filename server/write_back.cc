@@ -304,10 +304,6 @@ void WriteBackBuffer::ApplyWriteLocked(FileState& state, WritePlan& plan, uint64
   RecountStuckLocked(state);
 }
 
-bool WriteBackBuffer::HasUnreadableLocked(const FileState& state, uint64_t index) {
-  return state.unreadable.contains(index);
-}
-
 void WriteBackBuffer::RecountStuckLocked(FileState& state) {
   size_t stuck = 0;
   for (const auto& [index, ranges] : state.unreadable) stuck += state.chunks.at(index).size();
@@ -325,14 +321,14 @@ Status WriteBackBuffer::FlushLocked(FileState& state, FlushFor why, uint64_t bel
   std::optional<uint64_t> disk_size;  // asked once a run needs it
   std::vector<uint8_t> run;
   for (auto it = state.chunks.begin(); it != stop;) {
-    if (HasUnreadableLocked(state, it->first)) {
+    if (state.unreadable.contains(it->first)) {
       ++it;  // waits for writes that replace its unreadable bytes
       continue;
     }
     auto next = std::next(it);
     size_t count = 1;
     while (next != stop && count < kMaxRunChunks && next->first == std::prev(next)->first + 1 &&
-           std::prev(next)->second.size() == kChunk && !HasUnreadableLocked(state, next->first)) {
+           std::prev(next)->second.size() == kChunk && !state.unreadable.contains(next->first)) {
       ++next;
       ++count;
     }
@@ -373,8 +369,7 @@ Status WriteBackBuffer::FlushLocked(FileState& state, FlushFor why, uint64_t bel
     disk_size = std::max(*disk_size, offset + length);
     it = next;
   }
-  if (result.ok() && why == FlushFor::kCommit && !state.unreadable.empty() &&
-      state.unreadable.begin()->first < below) {
+  if (result.ok() && why == FlushFor::kCommit && !state.unreadable.empty()) {
     const uint64_t index = state.unreadable.begin()->first;
     result = Status(Errc::kCorrupt, state.file->path() + ": chunk " + std::to_string(index) +
                                         " failed authentication, and writes replaced only part "
@@ -383,8 +378,9 @@ Status WriteBackBuffer::FlushLocked(FileState& state, FlushFor why, uint64_t bel
 
   // A failure drops everything buffered, as the top of write_back.h says.
   size_t bytes = 0;
-  for (auto it = state.chunks.begin(); it != (result.ok() ? stop : state.chunks.end());) {
-    if (result.ok() && HasUnreadableLocked(state, it->first)) {
+  const auto dropped = result.ok() ? stop : state.chunks.end();
+  for (auto it = state.chunks.begin(); it != dropped;) {
+    if (result.ok() && state.unreadable.contains(it->first)) {
       ++it;
       continue;
     }

@@ -228,8 +228,6 @@ class WriteBackBuffer {
   // none.
   vaultcore::Status FlushLocked(FileState& state, FlushFor why,
                                 uint64_t below = std::numeric_limits<uint64_t>::max());
-  // Whether chunk `index` of the file still has unreadable bytes.
-  static bool HasUnreadableLocked(const FileState& state, uint64_t index);
   // Brings the file's count of such chunks' bytes, and the buffer's, up to
   // date after its chunks changed.
   void RecountStuckLocked(FileState& state);

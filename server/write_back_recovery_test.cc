@@ -49,13 +49,22 @@ class WriteBackRecoveryTest : public WriteBackTest {
     std::fclose(f);
   }
 
-  // Writes model[from, to) in kPiece pieces, as a client resends it.
+  // Writes model[from, to) in pieces of `piece` bytes, as a client resends
+  // it.
   static void Resend(WriteBackBuffer& buffer, const FilePtr& file, const Bytes& model,
-                     uint64_t from, uint64_t to) {
-    for (uint64_t at = from; at < to; at += kPiece) {
-      const auto piece = std::span(model).subspan(at, std::min<uint64_t>(kPiece, to - at));
+                     uint64_t from, uint64_t to, uint64_t piece_size = kPiece) {
+    for (uint64_t at = from; at < to; at += piece_size) {
+      const auto piece = std::span(model).subspan(at, std::min(piece_size, to - at));
       ASSERT_TRUE(IsOk(buffer.Write(file, at, piece))) << "at " << at;
     }
+  }
+
+  // COMMIT succeeds, the file on disk is `model`, and no flush ever lost
+  // data on the way.
+  void ExpectCommitted(WriteBackBuffer& buffer, const FilePtr& file, const Bytes& model) {
+    ASSERT_TRUE(IsOk(buffer.Commit(file)));
+    ExpectOnDisk(file->path(), model);
+    EXPECT_EQ(buffer.failed_flushes(), 0u);
   }
 
   // Expects a read of [offset, offset + length) through the buffer to fail
@@ -83,9 +92,7 @@ TEST_P(WriteBackRecoveryTest, ResentPiecesReplaceATornLastChunk) {
   ExpectUnreadable(buffer, file, 6 * kChunk, 100, 6);
   Resend(buffer, file, model, 0, resume);
   ExpectBuffered(buffer, file, model);
-  ASSERT_TRUE(IsOk(buffer.Commit(file)));
-  ExpectOnDisk(file->path(), model);
-  EXPECT_EQ(buffer.failed_flushes(), 0u);
+  ExpectCommitted(buffer, file, model);
 }
 
 // Cut within the first bytes of a chunk, before any of its cleartext, the
@@ -98,8 +105,7 @@ TEST_P(WriteBackRecoveryTest, ResentPiecesRepairAFileCutInAChunksOverhead) {
   const uint64_t resume = 6 * kChunk + 12 * 1024;
   Resend(buffer, file, model, resume, model.size());
   Resend(buffer, file, model, 0, resume);
-  ASSERT_TRUE(IsOk(buffer.Commit(file)));
-  ExpectOnDisk(file->path(), model);
+  ExpectCommitted(buffer, file, model);
 }
 
 // With a small buffer, pressure writes the chunks after the torn one out
@@ -116,9 +122,7 @@ TEST_P(WriteBackRecoveryTest, PressureWritesAroundATornChunkThatWaitsForItsBytes
       << "pressure wrote nothing past the torn chunk";
   ExpectUnreadable(buffer, file, 6 * kChunk, 100, 6);
   Resend(buffer, file, model, 0, resume);
-  ASSERT_TRUE(IsOk(buffer.Commit(file)));
-  ExpectOnDisk(file->path(), model);
-  EXPECT_EQ(buffer.failed_flushes(), 0u);
+  ExpectCommitted(buffer, file, model);
 }
 
 // Writes that start past a torn end of file leave it alone until a flush
@@ -128,13 +132,9 @@ TEST_P(WriteBackRecoveryTest, WritesPastATornEndPadItAndLaterReplaceIt) {
   FilePtr file = TornFile(model, 6, 15000);
   ASSERT_NE(file, nullptr);
   WriteBackBuffer buffer(NoIdle(8 * kChunk));
-  for (uint64_t at = 7 * kChunk; at < model.size(); at += 3 * kChunk) {
-    const size_t length = std::min<uint64_t>(3 * kChunk, model.size() - at);
-    ASSERT_TRUE(IsOk(buffer.Write(file, at, std::span(model).subspan(at, length))));
-  }
+  Resend(buffer, file, model, 7 * kChunk, model.size(), 3 * kChunk);
   Resend(buffer, file, model, 0, 7 * kChunk);
-  ASSERT_TRUE(IsOk(buffer.Commit(file)));
-  ExpectOnDisk(file->path(), model);
+  ExpectCommitted(buffer, file, model);
 }
 
 // Whole chunks streamed right after a torn chunk that waits for its bytes
@@ -148,15 +148,11 @@ TEST_P(WriteBackRecoveryTest, SealedChunksLandAroundAWaitingTornChunk) {
   ASSERT_NE(file, nullptr);
   WriteBackBuffer buffer(NoIdle());
   Resend(buffer, file, model, 6 * kChunk + 100, 7 * kChunk);
-  for (uint64_t at = 7 * kChunk; at < model.size(); at += kChunk) {
-    ASSERT_TRUE(IsOk(buffer.Write(file, at, std::span(model).subspan(at, kChunk))));
-  }
+  Resend(buffer, file, model, 7 * kChunk, model.size(), kChunk);
   ExpectUnreadable(buffer, file, 6 * kChunk, 10, 6);
   Resend(buffer, file, model, 0, 6 * kChunk + 100);
   ExpectBuffered(buffer, file, model);
-  ASSERT_TRUE(IsOk(buffer.Commit(file)));
-  ExpectOnDisk(file->path(), model);
-  EXPECT_EQ(buffer.failed_flushes(), 0u);
+  ExpectCommitted(buffer, file, model);
 }
 
 // If the client never sends the torn chunk's first bytes again (they were
@@ -215,9 +211,7 @@ TEST_P(WriteBackRecoveryTest, DamagedChunksTakeWritesWithinABound) {
   ASSERT_TRUE(IsOk(buffer.Truncate(file, 5 * kChunk)));
   model.resize(5 * kChunk);
   ExpectBuffered(buffer, file, model);
-  ASSERT_TRUE(IsOk(buffer.Commit(file)));
-  ExpectOnDisk(file->path(), model);
-  EXPECT_EQ(buffer.failed_flushes(), 0u);
+  ExpectCommitted(buffer, file, model);
 }
 
 // A write too large for the buffer goes straight to the file: it replaces
@@ -236,8 +230,7 @@ TEST_P(WriteBackRecoveryTest, AWriteTooLargeToBufferReplacesAWaitingChunkOnlyWho
   WriteRandom(buffer, file, model, 0, 8 * kChunk);
   EXPECT_EQ(buffer.buffered_bytes(), 0u);
   ExpectBuffered(buffer, file, model);
-  ASSERT_TRUE(IsOk(buffer.Commit(file)));
-  ExpectOnDisk(file->path(), model);
+  ExpectCommitted(buffer, file, model);
 }
 
 INSTANTIATE_TEST_SUITE_P(Combos, WriteBackRecoveryTest,

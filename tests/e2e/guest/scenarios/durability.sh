@@ -6,11 +6,13 @@
 
 durability_bytes() { if [ "$PROFILE" = full ]; then echo 268435456; else echo 25165824; fi; }
 
-# The number of WRITE calls and bytes the client has sent on the mount at $1.
-write_counters() {
-  awk -v mp="$1" '$1 == "device" { here = ($5 == mp) } here && $1 == "WRITE:" { print $2, $5 }' \
+# The number of $2 calls (WRITE, COMMIT) and bytes the client has sent on
+# the mount at $1.
+call_counters() {
+  awk -v mp="$1" -v op="$2:" '$1 == "device" { here = ($5 == mp) } here && $1 == op { print $2, $5 }' \
     /proc/self/mountstats
 }
+write_counters() { call_counters "$1" WRITE; }
 
 # Waits until the client sent at least $2 WRITE calls on mount $1 (data is
 # in the server's hands, not yet committed), as long as process $3 lives.
@@ -31,19 +33,13 @@ note_resent() {
   [ "$bytes" -gt $(($2 + 1048576)) ] || fail "the client resent nothing after the verifier changed"
 }
 
-# The number of COMMIT calls the client has sent on the mount at $1.
-commit_count() {
-  awk -v mp="$1" '$1 == "device" { here = ($5 == mp) } here && $1 == "COMMIT:" { print $2 }' \
-    /proc/self/mountstats
-}
-
 # Cuts the largest file of the vault at $1 (stopped) 9,000 bytes into its
 # next-to-last chunk, as a crash inside the server's pwrite that appended
 # it can: that chunk fails authentication now. The client on mount $2 must
 # have committed nothing, so that the cut loses only what it will resend.
 tear_last_chunk() {
   local size path chunks keep commits
-  commits=$(commit_count "$2")
+  commits=$(call_counters "$2" COMMIT | cut -d' ' -f1)
   [ "$commits" = 0 ] || fail "the client sent $commits COMMIT calls before the crash: a tear would cut stable data"
   read -r size path < <(find "$1/d" -type f -name '*.c9r' -printf '%s %p\n' | sort -n | tail -1)
   # SIV_GCM: a 68-byte header, chunks of 32 KiB + 28 bytes.
