@@ -107,8 +107,8 @@ int RunServe(const Invocation& invocation) {
       "write-back-mib", po::value<size_t>()->default_value(32)->value_name("MIB"),
       "memory for UNSTABLE writes awaiting COMMIT")(
       "attr-cache-ms", po::value<uint32_t>()->default_value(1000)->value_name("MS"),
-      "reuse attributes read from disk this long while nothing changed here; what a "
-      "change made outside the server (a sync client) may take to show; 0: never")(
+      "reuse attributes, and data read ahead, this long while nothing changed here; what "
+      "a change made outside the server (a sync client) may take to show; 0: never")(
       "log-level", po::value<std::string>()->default_value("info")->value_name("LEVEL"),
       "debug, info, warning or error");
   ParsedArgs args;

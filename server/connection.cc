@@ -162,11 +162,13 @@ void Connection::Dispatch(std::shared_ptr<Call> call) {
 
 void Connection::RunOn(boost::asio::thread_pool& pool, std::shared_ptr<Call> call) {
   Charge(*call);
+  pools_.sharing.CallPosted();
   boost::asio::post(pool, [self = shared_from_this(), call = std::move(call)]() mutable {
     {
       const vaultcore::WorkSharing::Scope sharing(&self->pools_.sharing);
       self->dispatcher_.Execute(*call);
     }
+    self->pools_.sharing.CallFinished();
     auto executor = self->socket_.get_executor();
     boost::asio::post(executor,
                       [self, call = std::move(call)]() mutable { self->Send(std::move(call)); });

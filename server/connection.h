@@ -24,7 +24,7 @@
 #include "server/block_pool.h"
 #include "server/call.h"
 #include "server/dispatcher.h"
-#include "vaultcore/work_sharing.h"
+#include "server/pool_work_sharing.h"
 
 namespace server {
 
@@ -33,8 +33,8 @@ struct ThreadPools {
   boost::asio::thread_pool& workers;     // Dispatch::kWorker
   boost::asio::thread_pool& disk_waits;  // Dispatch::kDiskWait
   // Calls on either pool share large chunk crypto through it (with idle
-  // workers); it must outlive them too.
-  vaultcore::WorkSharing& sharing;
+  // workers), and it counts them; it must outlive them too.
+  PoolWorkSharing& sharing;
 };
 
 // What all connections of a server share for their calls in flight; it

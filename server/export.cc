@@ -10,7 +10,11 @@
 namespace server {
 
 Export::Export(vaultcore::Vault& vault, ExportOptions options)
-    : vault_(vault), options_(std::move(options)), nodes_(vault), write_back_(options_.write_back) {
+    : vault_(vault),
+      options_(std::move(options)),
+      nodes_(vault),
+      write_back_(options_.write_back),
+      read_ahead_(write_back_, options_.attribute_cache_ttl) {
   nodes_.SetRemovalListener([this](const vaultcore::Entry& entry) { ForgetOpenFile(entry); });
   vault_.SetAttributeCacheTtl(options_.attribute_cache_ttl);
   attr_policy_.uid = options_.owner_uid;

@@ -1,6 +1,6 @@
 // Export: the vault as NFS serves it, and everything the procedures share:
 // the node table (handles, listings), the write-back buffer, the
-// duplicate-request cache, the write verifier, and the policy that decides
+// read-ahead, the duplicate-request cache, the write verifier, and the policy that decides
 // who may do what and how attributes look.
 //
 // One Export per served vault; the Vault must outlive it. Thread-safe: the
@@ -21,6 +21,7 @@
 #include "server/duplicate_request_cache.h"
 #include "server/nfs3_xdr.h"
 #include "server/node_table.h"
+#include "server/read_ahead.h"
 #include "server/write_back.h"
 #include "vaultcore/vault.h"
 
@@ -51,6 +52,7 @@ class Export {
   vaultcore::Vault& vault() { return vault_; }
   NodeTable& nodes() { return nodes_; }
   WriteBackBuffer& write_back() { return write_back_; }
+  ReadAhead& read_ahead() { return read_ahead_; }
   DuplicateRequestCache& duplicate_requests() { return duplicate_requests_; }
   const ExportOptions& options() const { return options_; }
   const nfs3::AttrPolicy& attr_policy() const { return attr_policy_; }
@@ -89,6 +91,7 @@ class Export {
   const ExportOptions options_;
   NodeTable nodes_;
   WriteBackBuffer write_back_;
+  ReadAhead read_ahead_;  // reads through write_back_
   DuplicateRequestCache duplicate_requests_;
   nfs3::AttrPolicy attr_policy_;
   std::array<uint8_t, nfs3::kWriteVerifierSize> write_verifier_{};

@@ -48,4 +48,10 @@ void PoolWorkSharing::ForEach(size_t count, const std::function<void(size_t)>& p
   }
 }
 
+bool PoolWorkSharing::StartIfIdle(const std::function<void()>& task) {
+  if (helpers_ == 0 || calls_.load(std::memory_order_relaxed) > 1) return false;
+  boost::asio::post(pool_, task);
+  return true;
+}
+
 }  // namespace server

@@ -4,9 +4,16 @@
 // busy with calls, the helpers start late, find nothing left and return
 // at once, so the caller never waits for a helper to start: only for
 // the parts helpers have already taken.
+//
+// StartIfIdle knows the pool is idle from the calls the connections
+// post to the server's pools, which they count with CallPosted and
+// CallFinished from the moment a call is posted (so one waiting in a
+// queue counts) until it has run.
 #pragma once
 
 #include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
 
 #include "vaultcore/work_sharing.h"
 
@@ -21,10 +28,17 @@ class PoolWorkSharing : public vaultcore::WorkSharing {
       : pool_(pool), helpers_(helpers) {}
 
   void ForEach(size_t count, const std::function<void(size_t)>& part) override;
+  // Posts `task` to the pool if at most one call (the caller's) is posted
+  // and not finished, and there is a helper at all.
+  bool StartIfIdle(const std::function<void()>& task) override;
+
+  void CallPosted() { calls_.fetch_add(1, std::memory_order_relaxed); }
+  void CallFinished() { calls_.fetch_sub(1, std::memory_order_relaxed); }
 
  private:
   boost::asio::thread_pool& pool_;
   const unsigned helpers_;
+  std::atomic<unsigned> calls_{0};
 };
 
 }  // namespace server

@@ -1,6 +1,7 @@
 // PoolWorkSharing: every part runs once, idle pool threads take parts,
-// the caller waits for the parts helpers took, and a busy pool leaves
-// everything to the caller without making it wait.
+// the caller waits for the parts helpers took, a busy pool leaves
+// everything to the caller without making it wait, and background work
+// starts only on an idle pool.
 #include "server/pool_work_sharing.h"
 
 #include <gtest/gtest.h>
@@ -79,6 +80,33 @@ TEST(PoolWorkSharingTest, ABusyPoolLeavesEveryPartToTheCaller) {
   release.set_value();
   pool.join();  // the late helper finds nothing left
   EXPECT_EQ(runs.load(), 16);
+}
+
+// StartIfIdle counts the calls posted and not finished: the caller's own
+// leaves the pool idle, a second one does not, and a pool of one thread
+// (no helper besides the caller) never takes background work.
+TEST(PoolWorkSharingTest, StartsBackgroundWorkOnlyWhileNoOtherCallIsPosted) {
+  boost::asio::thread_pool pool(2);
+  PoolWorkSharing sharing(pool, 1);
+  std::promise<void> ran;
+  EXPECT_TRUE(sharing.StartIfIdle([&] { ran.set_value(); }));  // no call at all
+  EXPECT_EQ(ran.get_future().wait_for(seconds(10)), std::future_status::ready);
+
+  sharing.CallPosted();  // the caller's
+  std::atomic<int> runs{0};
+  EXPECT_TRUE(sharing.StartIfIdle([&] { ++runs; }));
+  sharing.CallPosted();  // another, waiting or running
+  EXPECT_FALSE(sharing.StartIfIdle([&] { ++runs; }));
+  sharing.CallFinished();
+  EXPECT_TRUE(sharing.StartIfIdle([&] { ++runs; }));
+  sharing.CallFinished();
+  pool.join();
+  EXPECT_EQ(runs.load(), 2);
+
+  boost::asio::thread_pool single(1);
+  PoolWorkSharing alone(single, 0);
+  EXPECT_FALSE(alone.StartIfIdle([] {}));
+  single.join();
 }
 
 }  // namespace

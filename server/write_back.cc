@@ -390,6 +390,7 @@ Status WriteBackBuffer::FlushLocked(FileState& state, FlushFor why, uint64_t bel
   }
   if (!result.ok()) {
     failed_flushes_.fetch_add(1, std::memory_order_relaxed);
+    content_changes_.fetch_add(1);
     if (state.error.ok()) state.error = result;
     if (why == FlushFor::kBackground) {
       vaultcore::Log(vaultcore::LogLevel::kError,
@@ -586,6 +587,7 @@ Status WriteBackBuffer::Write(const std::shared_ptr<EncryptedFile>& file, uint64
     return Status(Errc::kFileTooBig, file->path() + ": a write at " + std::to_string(offset) +
                                          " would end past the largest file size");
   }
+  const CountChangeOnExit counted{content_changes_};
   bool may_seal = data.size() <= kMaxRunChunks * kChunk;
   for (;;) {
     std::unique_lock<std::mutex> lock;
@@ -741,6 +743,7 @@ Status WriteBackBuffer::Truncate(const std::shared_ptr<EncryptedFile>& file, uin
     return Status(Errc::kFileTooBig, file->path() + ": size " + std::to_string(size) +
                                          " is past the largest file size");
   }
+  const CountChangeOnExit counted{content_changes_};
   std::unique_lock<std::mutex> lock;
   StatePtr state = LockState(file.get(), &file, lock);
   size_t dropped = 0;

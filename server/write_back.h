@@ -168,6 +168,12 @@ class WriteBackBuffer {
   // client resends what it has not seen committed.
   uint64_t failed_flushes() const { return failed_flushes_.load(std::memory_order_relaxed); }
 
+  // Moves after every write, truncation or failed flush (which drops
+  // buffered writes) of any file, once it is over, whether it succeeded
+  // or not. A read during which the count did not move missed no change
+  // made through the buffer (ReadAhead relies on it).
+  uint64_t content_changes() const { return content_changes_.load(); }
+
   // How long an fsync took lately (a moving average over the recent ones;
   // a disk's figure until the first). On tmpfs it is next to nothing, and
   // a COMMIT is not worth a thread of its own (see Dispatch::kDiskWait).
@@ -271,6 +277,12 @@ class WriteBackBuffer {
   bool stop_ = false;
 
   std::atomic<uint64_t> failed_flushes_{0};
+  std::atomic<uint64_t> content_changes_{0};
+  // Moves content_changes_ when it goes out of scope: after the change.
+  struct CountChangeOnExit {
+    std::atomic<uint64_t>& count;
+    ~CountChangeOnExit() { count.fetch_add(1); }
+  };
   std::atomic<int64_t> recent_sync_us_{1000};
   // file.Sync(), timed into recent_sync_us_.
   vaultcore::Status Sync(vaultcore::EncryptedFile& file);

@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <filesystem>
 #include <string>
 
@@ -34,19 +33,6 @@ class WriteBackRecoveryTest : public WriteBackTest {
     std::filesystem::resize_file(
         path, cryptor_->header_size() + chunks * cryptor_->ciphertext_chunk_size() + torn_bytes);
     return Open(path, EncryptedFile::Mode::kReadWrite);
-  }
-
-  // Flips one ciphertext byte of chunk `index`.
-  void Damage(const std::string& path, uint64_t index) {
-    std::FILE* f = std::fopen(path.c_str(), "r+b");
-    ASSERT_NE(f, nullptr);
-    const long at = static_cast<long>(cryptor_->header_size() +
-                                      index * cryptor_->ciphertext_chunk_size() + 100);
-    ASSERT_EQ(std::fseek(f, at, SEEK_SET), 0);
-    const int byte = std::fgetc(f);
-    ASSERT_EQ(std::fseek(f, at, SEEK_SET), 0);
-    std::fputc(byte ^ 1, f);
-    std::fclose(f);
   }
 
   // Writes model[from, to) in pieces of `piece` bytes, as a client resends

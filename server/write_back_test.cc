@@ -587,6 +587,41 @@ TEST_P(WriteBackTest, FilesNeverBufferedPassStraightThrough) {
   ExpectOnDisk(file->path(), Bytes(model.begin(), model.begin() + 10));
 }
 
+// The count ReadAhead checks: it moves with every change of content,
+// including a failed flush that drops buffered writes, and with nothing
+// that leaves content as it was.
+TEST_P(WriteBackTest, ContentChangesCountWritesTruncationsAndLostWrites) {
+  WriteBackBuffer buffer(NoIdle());
+  FilePtr file = Create();
+  Bytes model;
+  uint64_t seen = buffer.content_changes();
+  const auto moved = [&] {
+    const uint64_t now = buffer.content_changes();
+    const bool changed = now != seen;
+    seen = now;
+    return changed;
+  };
+  WriteRandom(buffer, file, model, 0, 3 * kChunk + 10);  // whole chunks, then a buffered tail
+  EXPECT_TRUE(moved());
+  WriteRandom(buffer, file, model, 5, 10);
+  EXPECT_TRUE(moved());
+  Bytes out(100);
+  ASSERT_TRUE(IsOk(buffer.Read(file, 0, out)));
+  ASSERT_TRUE(IsOk(buffer.Size(*file)));
+  ASSERT_TRUE(IsOk(buffer.Commit(file)));
+  EXPECT_FALSE(moved()) << "reading, sizing and committing change nothing";
+  ASSERT_TRUE(IsOk(buffer.Truncate(file, kChunk)));
+  EXPECT_TRUE(moved());
+  ASSERT_TRUE(IsOk(buffer.WriteStable(file, 7, Bytes(3, 1))));
+  EXPECT_TRUE(moved());
+
+  FilePtr failing = ReadOnlyFile(RandomBytes(300, rng_));
+  ASSERT_TRUE(IsOk(buffer.Write(failing, 100, Bytes(10, 2))));
+  moved();
+  EXPECT_TRUE(HasCode(buffer.Commit(failing), Errc::kPermission));
+  EXPECT_TRUE(moved()) << "the buffered write was lost";
+}
+
 INSTANTIATE_TEST_SUITE_P(Combos, WriteBackTest,
                          ::testing::Values(CipherCombo::kSivGcm, CipherCombo::kSivCtrMac),
                          ComboName);

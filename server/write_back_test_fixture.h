@@ -1,5 +1,6 @@
 // The fixture of the WriteBackBuffer tests (write_back_test.cc,
-// write_back_sealing_test.cc): a fresh master key and directory per test,
+// write_back_sealing_test.cc, write_back_recovery_test.cc) and of the
+// ReadAhead tests, which read through the buffer: a fresh master key and directory per test,
 // files checked against a plain byte vector per file, on disk (through a
 // second EncryptedFile on the same path) and through the buffer.
 #pragma once
@@ -8,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -130,6 +132,19 @@ class WriteBackTest : public ::testing::TestWithParam<CipherCombo> {
     // No empty final chunk and no stray bytes: the ciphertext size is
     // exactly what the cleartext size prescribes.
     EXPECT_EQ(std::filesystem::file_size(path), cryptor_->CiphertextSize(model.size())) << path;
+  }
+
+  // Flips one ciphertext byte of chunk `index`.
+  void Damage(const std::string& path, uint64_t index) {
+    std::FILE* f = std::fopen(path.c_str(), "r+b");
+    ASSERT_NE(f, nullptr);
+    const long at = static_cast<long>(cryptor_->header_size() +
+                                      index * cryptor_->ciphertext_chunk_size() + 100);
+    ASSERT_EQ(std::fseek(f, at, SEEK_SET), 0);
+    const int byte = std::fgetc(f);
+    ASSERT_EQ(std::fseek(f, at, SEEK_SET), 0);
+    std::fputc(byte ^ 1, f);
+    std::fclose(f);
   }
 
   // Size and content through the buffer, including a read of a few bytes

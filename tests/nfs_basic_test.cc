@@ -59,5 +59,37 @@ TEST_F(NfsBasicTest, WriteReadListRenameRemove) {
   EXPECT_EQ(nfs_stat64(client.get(), "/sub", &st), -ENOENT);
 }
 
+// One READ at a time in order: the server reads each next range ahead
+// (server/read_ahead.h). What the client gets must still be the file as
+// it is, including a WRITE that lands in a range already read ahead.
+TEST_F(NfsBasicTest, ReadsInOrderSeeEveryWriteBetweenThem) {
+  NfsClient client(*server_);
+  ASSERT_TRUE(client.ok()) << client.error();
+  constexpr size_t kRange = 1 << 20;
+  std::string model(8 * kRange, '\0');
+  for (size_t i = 0; i < model.size(); ++i) model[i] = static_cast<char>(i * 13 + i / 9973);
+  ASSERT_EQ(client.WriteFile("/seq.bin", model), 0) << client.error();
+
+  nfsfh* fh = nullptr;
+  ASSERT_EQ(nfs_open(client.get(), "/seq.bin", O_RDWR, &fh), 0) << client.error();
+  std::string range(kRange, '\0');
+  for (size_t i = 0; i < 8; ++i) {
+    const uint64_t offset = i * kRange;
+    if (i == 3) {  // range 3 was read ahead while range 2 was sent
+      const std::string patch(5000, 'w');
+      ASSERT_EQ(nfs_pwrite(client.get(), fh, offset + 100, patch.size(), patch.data()),
+                static_cast<int>(patch.size()))
+          << client.error();
+      model.replace(offset + 100, patch.size(), patch);
+    }
+    ASSERT_EQ(nfs_pread(client.get(), fh, offset, range.size(), range.data()),
+              static_cast<int>(kRange))
+        << client.error();
+    EXPECT_TRUE(range == model.substr(offset, kRange)) << "range " << i;
+  }
+  nfs_close(client.get(), fh);
+  EXPECT_GT(server_->exp().read_ahead().held_bytes(), 0u) << "nothing was read ahead";
+}
+
 }  // namespace
 }  // namespace vaultnfs::testing

@@ -22,6 +22,12 @@ class WorkSharing {
   // `part` must allow calls for different i on several threads at once.
   virtual void ForEach(size_t count, const std::function<void(size_t)>& part) = 0;
 
+  // Starts `task` on a helper if the helpers are idle now (nothing but the
+  // caller's own call is running or waiting), and says whether it did. For
+  // work worth doing only with capacity to spare, such as reading ahead:
+  // it never queues behind calls. The default has no helpers.
+  virtual bool StartIfIdle(const std::function<void()>& /*task*/) { return false; }
+
   // The calling thread's sharing: the innermost live Scope's, or null.
   static WorkSharing* Current();
 
