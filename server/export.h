@@ -1,7 +1,7 @@
 // Export: the vault as NFS serves it, and everything the procedures share:
 // the node table (handles, listings), the write-back buffer, the
-// read-ahead, the duplicate-request cache, the write verifier, and the policy that decides
-// who may do what and how attributes look.
+// read-ahead, the duplicate-request cache, the write verifier, and the
+// policy that decides who may do what and how attributes look.
 //
 // One Export per served vault; the Vault must outlive it. Thread-safe: the
 // I/O thread and the worker pool use it at once.

@@ -1,6 +1,7 @@
 #include "server/read_ahead.h"
 
 #include <atomic>
+#include <span>
 
 namespace server {
 

@@ -4,9 +4,8 @@
 // a benchmark at one call in flight) then finds its next range decrypted
 // instead of waiting for the pread and the AES-GCM of each of its chunks
 // (bench/RESULTS.md, step 22). With more calls in flight the workers are
-// busy and nothing is read ahead: a read-ahead starts only where
-// WorkSharing::StartIfIdle finds the workers idle, so it never takes a
-// core from a call.
+// busy and nothing is read ahead: a read-ahead starts only when
+// WorkSharing::StartIfIdle finds no other call waiting or running.
 //
 // A file is read ahead once a READ continues the previous READ of it
 // (Served), by as many bytes as that READ returned. What Take hands out is
@@ -39,8 +38,6 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <optional>
-#include <span>
 
 #include "server/write_back.h"
 #include "vaultcore/encrypted_file.h"
