@@ -17,7 +17,7 @@ ReadAhead::~ReadAhead() {
 
 ReadAhead::Stream* ReadAhead::FindLocked(const std::shared_ptr<vaultcore::EncryptedFile>& file) {
   for (Stream& s : streams_) {
-    if (s.used && !s.file.owner_before(file) && !file.owner_before(s.file)) return &s;
+    if (!s.file.owner_before(file) && !file.owner_before(s.file)) return &s;
   }
   return nullptr;
 }
@@ -25,7 +25,7 @@ ReadAhead::Stream* ReadAhead::FindLocked(const std::shared_ptr<vaultcore::Encryp
 ReadAhead::Stream* ReadAhead::ClaimLocked() {
   Stream* oldest = nullptr;
   for (Stream& s : streams_) {
-    if (!s.used) return &s;
+    if (s.file.expired()) return &s;  // a task reading into it holds the file
     if (s.state == State::kReading) continue;
     if (oldest == nullptr || s.last_used < oldest->last_used) oldest = &s;
   }
@@ -62,7 +62,6 @@ void ReadAhead::Served(const std::shared_ptr<vaultcore::EncryptedFile>& file, ui
     s = ClaimLocked();
     if (s == nullptr) return;
     s->file = file;
-    s->used = true;
     s->state = State::kIdle;  // a task still queued for the last file finds nothing to do
   }
   s->next_offset = offset + length;

@@ -81,9 +81,8 @@ class ReadAhead {
   };
   struct Stream {
     // Compared by owner, so that a new file at the address of a freed one
-    // is not taken for it.
+    // is not taken for it. Expired (or never set): the stream is free.
     std::weak_ptr<vaultcore::EncryptedFile> file;
-    bool used = false;
     uint64_t next_offset = 0;  // where the file's last READ ended
     uint64_t last_used = 0;    // when, in Served calls
     State state = State::kIdle;
@@ -98,7 +97,7 @@ class ReadAhead {
   };
 
   Stream* FindLocked(const std::shared_ptr<vaultcore::EncryptedFile>& file);
-  // An unused stream, or the least recently read one that no task is
+  // A free stream, or the least recently read one that no task is
   // reading into (null if every stream is being read into).
   Stream* ClaimLocked();
   // The task: reads `stream`'s range ahead if it still asks for `ticket`.
