@@ -55,12 +55,17 @@ class Connection {
   // Starts one call, e.g. Call(rpc_nfs3_read_async, args, reply).
   template <typename Args>
   void Call(int (*start)(rpc_context*, rpc_cb, Args*, void*), Args& args, Reply reply) {
-    auto* pending = new Reply(std::move(reply));
-    if (start(rpc_, &Connection::Deliver, &args, pending) != 0) {
-      (*pending)(RPC_STATUS_ERROR, nullptr);
-      delete pending;
-    }
+    Begin([&](void* pending) { return start(rpc_, &Connection::Deliver, &args, pending); },
+          std::move(reply));
   }
+  // Starts a call that takes no arguments: Call(rpc_nfs3_null_async, reply).
+  void Call(int (*start)(rpc_context*, rpc_cb, void*), Reply reply) {
+    Begin([&](void* pending) { return start(rpc_, &Connection::Deliver, pending); },
+          std::move(reply));
+  }
+
+  // Calls started on this connection so far.
+  uint64_t calls() const { return calls_; }
 
   // Services this connection until done() holds; throws if the connection
   // fails or nothing arrives for a minute.
@@ -73,7 +78,20 @@ class Connection {
   friend void ServiceAll(std::span<Connection* const> connections);
   static void Deliver(rpc_context*, int status, void* result, void* pending);
 
+  // `send(pending)` hands the call to libnfs and returns its status; on a
+  // failure the reply learns of it at once.
+  template <typename Send>
+  void Begin(Send send, Reply reply) {
+    ++calls_;
+    auto* pending = new Reply(std::move(reply));
+    if (send(pending) != 0) {
+      (*pending)(RPC_STATUS_ERROR, nullptr);
+      delete pending;
+    }
+  }
+
   rpc_context* rpc_;
+  uint64_t calls_ = 0;
 };
 
 // Waits (up to a minute) for any of `connections` and services them.

@@ -12,6 +12,12 @@ std::string Failed(const std::string& what, Connection& c, int status, int nfsst
 
 }  // namespace
 
+void Null(Connection& c, Done done) {
+  c.Call(rpc_nfs3_null_async, [&c, done = std::move(done)](int status, void*) {
+    done({status == RPC_STATUS_SUCCESS ? "" : "NULL: " + c.LastError()});
+  });
+}
+
 void GetAttr(Connection& c, const Handle& object, Done done) {
   GETATTR3args args{};
   args.object = Fh(object);

@@ -17,6 +17,8 @@
 
 namespace bench {
 
+// The NULL procedure: a round trip in which the server does no work.
+void Null(Connection& c, Done done);
 void GetAttr(Connection& c, const Handle& object, Done done);
 void LookupName(Connection& c, const Handle& dir, const std::string& name, Done done);
 

@@ -1,5 +1,6 @@
-// CPU time and memory of the server process, read from /proc, so that each
-// workload's figures include what the server spent on them.
+// CPU time and memory of a process, read from /proc, so that each
+// workload's figures include what the server, and the client (the bench
+// itself), spent on them.
 #ifndef VAULTNFS_BENCH_PROCESS_USAGE_H_
 #define VAULTNFS_BENCH_PROCESS_USAGE_H_
 

@@ -29,6 +29,9 @@ TARGETS = [
     ("readdirplus", "1000 entries", None, 1.5),
     ("create", None, None, 1.5),
 ]
+# Ceilings of a missed ratio assume the client and the servers share this
+# machine's cores, as bench/compare runs them.
+CORES = os.cpu_count() or 1
 IDLE_RSS_LIMIT_MIB = 20
 PEAK_RSS_LIMIT_MIB = 150
 LOOPBACK_SHARE = 0.70
@@ -62,12 +65,39 @@ def pairs(document):
             yield key, results[ours], results[peer], ours, peer
 
 
+def ceilings(document, ours, peer):
+    """What vaultnfs's ratio could reach at most in this run, from two bounds:
+    - the round trip (1 in flight): each of its calls takes at least a NULL
+      call's round trip on the same server;
+    - the CPU: the client's and vaultnfs's CPU per operation, on CORES cores.
+    Each is None where the run did not measure what it needs."""
+    peer_ops = peer["ops_per_s"]
+    if peer_ops <= 0 or ours["ops"] == 0:
+        return None, None
+    round_trip = None
+    null = next((r for r in document["results"] if r["workload"] == "null"
+                 and r["target"] == ours["target"] and r["inflight"] == 1), None)
+    if ours["inflight"] == 1 and null and null["ops_per_s"] > 0 and ours.get("calls"):
+        calls_per_op = ours["calls"] / ours["ops"]
+        round_trip = null["ops_per_s"] / calls_per_op / peer_ops
+    cpu = None
+    if "client_cpu_s" in ours and "server_cpu_s" in ours:
+        cpu_per_op = (ours["client_cpu_s"] + ours["server_cpu_s"]) / ours["ops"]
+        if cpu_per_op > 0:
+            cpu = CORES / cpu_per_op / peer_ops
+    return round_trip, cpu
+
+
 def kib_map(text):
     out = {}
     for item in filter(None, (text or "").split(",")):
         name, value = item.split("=")
         out[name] = int(value)
     return out
+
+
+def two_places(value):
+    return "–" if value is None else f"{value:.2f}"
 
 
 def fmt(value):
@@ -102,6 +132,7 @@ def main():
     rows = []
     failed = False
     misses = []
+    bounds = []
     for document in documents:
         for (workload, parameter, inflight), ours, peer, our_label, peer_label in pairs(document):
             failed = failed or ours["errors"] > 0 or peer["errors"] > 0
@@ -115,6 +146,8 @@ def main():
                 verdict = f"≥ {minimum:.1f} {'met' if met else '**missed**'}"
                 if not met:
                     misses.append(f"{workload} {parameter} inflight {inflight} ({peer_label})")
+                    bounds.append((workload, parameter, inflight, peer_label, ratio, minimum,
+                                   *ceilings(document, ours, peer)))
 
             def cpu_per_op(r):
                 if "server_cpu_s" not in r or r["ops"] == 0:
@@ -160,6 +193,25 @@ def main():
             misses.append("peak RSS")
     if misses:
         notes.append(f"- targets missed: {', '.join(misses)}")
+    if bounds:
+        notes += ["", "What this run shows of each missed ratio's reach: the round-trip "
+                  "ceiling is the ratio if every call of the operation took only a NULL "
+                  "call's round trip on vaultnfs (1 in flight); the CPU ceiling is the ratio "
+                  f"if the client's and vaultnfs's CPU per operation were spread over all "
+                  f"{CORES} cores without a gap. A ceiling below the target puts the target "
+                  "out of reach on this machine.", "",
+                  "| workload | | inflight | peer | ratio | target | round-trip ceiling | "
+                  "CPU ceiling | verdict |", "|---|---|---:|---|---:|---:|---:|---:|---|"]
+        for workload, parameter, inflight, peer_label, ratio, minimum, trip, cpu in bounds:
+            known = [c for c in (trip, cpu) if c is not None]
+            if not known:
+                verdict = "not measured"
+            elif min(known) < minimum:
+                verdict = "out of reach"
+            else:
+                verdict = "within the ceilings"
+            notes.append(f"| {workload} | {parameter} | {inflight} | {peer_label} | {ratio:.2f} | "
+                         f"{minimum:.1f} | {two_places(trip)} | {two_places(cpu)} | {verdict} |")
     with open(os.path.join(args.out, "report.md"), "w") as f:
         f.write("\n".join(lines + notes) + "\n")
     with open(os.path.join(args.out, "results.json"), "w") as f:

@@ -21,6 +21,12 @@ double Measurement::LatencyUs(double q) const {
 Measurement Run(Workload& workload, std::span<Connection* const> connections, int inflight,
                 double seconds) {
   Measurement m;
+  const auto calls_so_far = [&connections] {
+    uint64_t calls = 0;
+    for (const Connection* c : connections) calls += c->calls();
+    return calls;
+  };
+  const uint64_t calls_before = calls_so_far();
   const auto start = Clock::now();
   const auto deadline =
       start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
@@ -72,6 +78,7 @@ Measurement Run(Workload& workload, std::span<Connection* const> connections, in
     connections.front()->ServiceUntil([&] { return finished; });
   }
   m.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  m.calls = calls_so_far() - calls_before;
   std::sort(m.latencies_ns.begin(), m.latencies_ns.end());
   return m;
 }

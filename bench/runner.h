@@ -41,6 +41,7 @@ struct Measurement {
   uint64_t bytes = 0;
   uint64_t items = 0;
   uint64_t errors = 0;
+  uint64_t calls = 0;  // NFS calls sent, the final step's included
   std::string first_error;
   double seconds = 0;
   std::vector<uint64_t> latencies_ns;  // sorted once the run ends

@@ -1,11 +1,14 @@
 // vaultnfs-bench: measures an NFSv3 server (any, by URL) with many raw
 // requests in flight through libnfs, every byte read checked. For each
-// workload and --inflight: ops/s, MB/s, latency p50/p99/p99.9, errors, and
-// (with --server-pid) the server's CPU time and peak RSS. Any error or data
+// workload and --inflight: ops/s, MB/s, latency p50/p99/p99.9, errors, the
+// NFS calls sent, its own CPU time (the client's) and (with --server-pid)
+// the server's CPU time and peak RSS. Any error or data
 // mismatch is printed and makes the exit status 1.
 //
 //   vaultnfs-bench 'nfs://127.0.0.1/?nfsport=2049&mountport=20048'
 //       [--workloads seqread,getattr] [--inflight 1,8,32] [--seconds 5] [--json out.json]
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -59,6 +62,7 @@ struct Result {
   std::string parameter;
   int inflight = 0;
   Measurement m;
+  std::optional<double> client_cpu_s;
   std::optional<double> server_cpu_s;
   std::optional<uint64_t> server_rss_kib;
   std::optional<uint64_t> server_peak_rss_kib;
@@ -81,14 +85,17 @@ nlohmann::json ToJson(const Result& r) {
       {"p999_us", r.m.LatencyUs(0.999)},
       {"errors", r.m.errors},
       {"first_error", r.m.first_error},
+      {"calls", r.m.calls},
   };
+  if (r.client_cpu_s) j["client_cpu_s"] = *r.client_cpu_s;
   if (r.server_cpu_s) j["server_cpu_s"] = *r.server_cpu_s;
   if (r.server_rss_kib) j["server_rss_kib"] = *r.server_rss_kib;
   if (r.server_peak_rss_kib) j["server_peak_rss_kib"] = *r.server_peak_rss_kib;
   return j;
 }
 
-// One case against one server, with the server's CPU time and memory.
+// One case against one server, with the client's and the server's CPU time
+// and the server's memory.
 Result Measure(const Server& server, const std::string& name, bench::Case& c, int depth,
                double seconds) {
   Result r;
@@ -97,8 +104,13 @@ Result Measure(const Server& server, const std::string& name, bench::Case& c, in
   r.parameter = c.parameter;
   r.inflight = depth;
   const auto before = server.pid > 0 ? bench::ReadProcessUsage(server.pid) : std::nullopt;
+  const auto client_before = bench::ReadProcessUsage(getpid());
   r.m = bench::Run(*c.workload, c.connections, depth, seconds);
+  const auto client_after = bench::ReadProcessUsage(getpid());
   const auto after = server.pid > 0 ? bench::ReadProcessUsage(server.pid) : std::nullopt;
+  if (client_before && client_after) {
+    r.client_cpu_s = client_after->cpu_seconds - client_before->cpu_seconds;
+  }
   if (before && after) {
     r.server_cpu_s = after->cpu_seconds - before->cpu_seconds;
     r.server_rss_kib = after->rss_kib;
@@ -113,8 +125,9 @@ Result Measure(const Server& server, const std::string& name, bench::Case& c, in
 }
 
 void PrintHeader() {
-  std::printf("%-10s %-12s %-14s %4s %10s %9s %9s %9s %9s %7s %8s\n", "target", "workload", "",
-              "infl", "ops/s", "MB/s", "p50 us", "p99 us", "p99.9 us", "srv cpu", "srv MiB");
+  std::printf("%-10s %-12s %-14s %4s %10s %9s %9s %9s %9s %7s %7s %8s\n", "target", "workload", "",
+              "infl", "ops/s", "MB/s", "p50 us", "p99 us", "p99.9 us", "cli cpu", "srv cpu",
+              "srv MiB");
 }
 
 void PrintRow(const Result& r) {
@@ -123,6 +136,7 @@ void PrintRow(const Result& r) {
               r.workload.c_str(), r.parameter.c_str(), r.inflight, static_cast<double>(r.m.ops) / s,
               static_cast<double>(r.m.bytes) / s / 1e6, r.m.LatencyUs(0.5), r.m.LatencyUs(0.99),
               r.m.LatencyUs(0.999));
+  if (r.client_cpu_s) std::printf(" %6.2fs", *r.client_cpu_s);
   if (r.server_cpu_s) std::printf(" %6.2fs", *r.server_cpu_s);
   if (r.server_peak_rss_kib)
     std::printf(" %8.1f", static_cast<double>(*r.server_peak_rss_kib) / 1024);

@@ -21,6 +21,8 @@ std::vector<Case> One(std::string_view name, Session& s,
 
 const std::vector<Entry>& Table() {
   static const std::vector<Entry> table = {
+      {{"null", "NULL calls: the round trip of a call that does no work"},
+       [](Session& s) { return One("null", s, MakeNull); }},
       {{"seqwrite", "1 MiB UNSTABLE WRITEs through --size, then COMMIT"},
        [](Session& s) { return One("seqwrite", s, MakeSeqWrite); }},
       {{"seqread", "1 MiB READs through --size, every byte checked"},

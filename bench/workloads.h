@@ -43,6 +43,7 @@ std::unique_ptr<Workload> MakeRandWrite4k(Session& s);
 std::unique_ptr<Workload> MakeWorkingSet(Session& s);
 
 // workloads_metadata.cc
+std::unique_ptr<Workload> MakeNull(Session& s);
 std::unique_ptr<Workload> MakeGetAttr(Session& s);
 std::unique_ptr<Workload> MakeLookup(Session& s);
 std::unique_ptr<Workload> MakeReadDirPlus(Session& s, uint64_t entries);

@@ -1,5 +1,5 @@
-// The metadata workloads: GETATTR, LOOKUP, whole READDIRPLUS listings,
-// creating small files and removing them.
+// The metadata workloads: NULL, GETATTR, LOOKUP, whole READDIRPLUS
+// listings, creating small files and removing them.
 #include <cstdio>
 #include <random>
 
@@ -10,6 +10,16 @@ namespace bench {
 namespace {
 
 constexpr uint64_t kCreatedSize = 4096;
+
+// The floor under every call's latency: what the client, loopback TCP and
+// the server's RPC layer cost with no procedure behind them.
+class NullCalls : public Workload {
+ public:
+  bool Start(Connection& c, Done done) override {
+    Null(c, std::move(done));
+    return true;
+  }
+};
 
 class GetAttrOfOneFile : public Workload {
  public:
@@ -113,6 +123,7 @@ class RemoveFiles : public Workload {
 
 }  // namespace
 
+std::unique_ptr<Workload> MakeNull(Session&) { return std::make_unique<NullCalls>(); }
 std::unique_ptr<Workload> MakeGetAttr(Session& s) { return std::make_unique<GetAttrOfOneFile>(s); }
 std::unique_ptr<Workload> MakeLookup(Session& s) { return std::make_unique<LookupInDirectory>(s); }
 std::unique_ptr<Workload> MakeReadDirPlus(Session& s, uint64_t entries) {
