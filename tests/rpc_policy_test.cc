@@ -333,6 +333,76 @@ TEST_F(RpcPolicyTest, AClientThatStopsReadingDoesNotStallAnother) {
   }
 }
 
+// Clients that leave in the middle of their 1 MiB READ replies, again and
+// again, must neither upset the server nor let the rest of a reply reach
+// the next connection (which may get the same descriptor).
+TEST_F(RpcPolicyTest, ClientsThatLeaveMidReplyLeaveTheNextOneItsOwnReplies) {
+  Serve();
+  auto setup = Connect();
+  ASSERT_NE(setup, nullptr);
+  const Bytes root = RootHandle(*setup);
+  const Bytes file = CreateFile(*setup, root, "left.bin");
+  ASSERT_FALSE(file.empty());
+  constexpr uint32_t kMiB = 1 << 20;
+  auto written = Call(*setup, kNfsProgram, 3, kWrite, WriteArgs(file, 0, Bytes(kMiB, 5)));
+  ASSERT_TRUE(written && written->accept_stat == kSuccess);
+  Args read_args;
+  read_args.w().Opaque(file);
+  read_args.w().U64(0);
+  read_args.w().U32(kMiB);
+
+  for (uint32_t round = 0; round < 20; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    {
+      auto leaving = Connect();
+      ASSERT_NE(leaving, nullptr);
+      Bytes stream;
+      for (uint32_t xid = 0; xid < 16; ++xid) {
+        const Bytes call = RawClient::Frame(
+            CallRecord(100 + xid, kNfsProgram, 3, kRead, AuthSys(), read_args.span()));
+        stream.insert(stream.end(), call.begin(), call.end());
+      }
+      ASSERT_TRUE(leaving->SendAll(stream));
+      if (round % 2 == 1) {  // leave after the first reply, or at once
+        ASSERT_TRUE(ReadReply(*leaving));
+      }
+    }
+    auto next = Connect();
+    ASSERT_NE(next, nullptr);
+    Bytes stream;
+    std::set<uint32_t> expected;
+    for (uint32_t xid = 7000; xid < 7008; ++xid) {
+      const bool read = xid % 4 == 0;
+      const Bytes call = RawClient::Frame(CallRecord(
+          xid, kNfsProgram, 3, read ? kRead : kGetattr, AuthSys(),
+          read ? Bytes(read_args.span().begin(), read_args.span().end()) : GetattrArgs(file)));
+      stream.insert(stream.end(), call.begin(), call.end());
+      expected.insert(xid);
+    }
+    ASSERT_TRUE(next->SendAll(stream));
+    std::set<uint32_t> seen;
+    for (size_t i = 0; i < expected.size(); ++i) {
+      auto reply = ReadReply(*next);
+      ASSERT_TRUE(reply);
+      ASSERT_TRUE(expected.contains(reply->xid)) << "a reply not ours: xid " << reply->xid;
+      ASSERT_TRUE(seen.insert(reply->xid).second) << "twice: " << reply->xid;
+      ASSERT_EQ(reply->accept_stat, kSuccess);
+      rpc::XdrReader r(reply->results);
+      ASSERT_EQ(r.U32(), kNfs3Ok);
+      if (reply->xid % 4 == 0) {  // a READ: its data is the file's
+        SkipPostOpAttr(r);
+        EXPECT_EQ(r.U32(), kMiB);  // count
+        r.Bool();                  // eof
+        const auto data = r.Opaque(kMiB);
+        ASSERT_TRUE(r.ok());
+        EXPECT_EQ(data.size(), kMiB);
+        EXPECT_TRUE(std::all_of(data.begin(), data.end(), [](uint8_t b) { return b == 5; }));
+      }
+    }
+    EXPECT_TRUE(next->Quiet(50));
+  }
+}
+
 TEST_F(RpcPolicyTest, RepliesMayOvertakeASlowWrite) {
   Serve();
   auto client = Connect();
