@@ -4,6 +4,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
 #include <limits>
 
 #include "vaultcore/log.h"
@@ -203,19 +204,32 @@ void Connection::Send(std::shared_ptr<Call> call) {
 void Connection::WriteNext() {
   if (writing_ || outbox_.empty() || closed_) return;
   writing_ = true;
-  const Call& call = *outbox_.front();
-  const std::array buffers = {boost::asio::buffer(call.record_mark),
-                              boost::asio::buffer(call.reply.data(), call.reply.size())};
+  // Replies that queued up while the last write was under way go out
+  // together in one gather write: one sendmsg, and one wake-up of the
+  // client, for several small replies. Measured against one reply per
+  // write (bench/RESULTS.md, step 24): up to 4 gave ide +9 % / +15 % and
+  // lookup at 32 in flight +20 %, with getattr within the noise; up to 32
+  // cost getattr 5–13 %.
+  constexpr size_t kMaxRepliesPerWrite = 4;
+  written_count_ = std::min(outbox_.size(), kMaxRepliesPerWrite);
+  gather_.clear();
+  for (size_t i = 0; i < written_count_; ++i) {
+    const Call& call = *outbox_[i];
+    gather_.push_back(boost::asio::buffer(call.record_mark));
+    gather_.push_back(boost::asio::buffer(call.reply.data(), call.reply.size()));
+  }
   boost::asio::async_write(
-      socket_, buffers, EverythingLeft,
+      socket_, gather_, EverythingLeft,
       [self = shared_from_this()](const boost::system::error_code& error, size_t /*n*/) {
         self->writing_ = false;
-        if (!self->outbox_.empty()) {
-          // Off the queue first: Finished may dispatch and send more.
-          const std::shared_ptr<Call> sent = std::move(self->outbox_.front());
+        // Off the queue first: Finished may dispatch and send more.
+        const size_t count = std::min(self->written_count_, self->outbox_.size());
+        for (size_t i = 0; i < count; ++i) {
+          self->written_.push_back(std::move(self->outbox_.front()));
           self->outbox_.pop_front();
-          self->Finished(*sent);
         }
+        for (const auto& sent : self->written_) self->Finished(*sent);
+        self->written_.clear();
         // With the reply's memory back in the pool, keep no more of it idle
         // than the calls still in flight hold: an idle server holds none.
         self->server_in_flight_.blocks.TrimTo(self->server_in_flight_.bytes);

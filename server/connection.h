@@ -1,10 +1,9 @@
 // One client's TCP connection: reads RPC records, hands each call to the
-// dispatcher, and writes each reply whole (record mark and body in one
-// gather write) as soon as it is ready, so replies may leave in another
-// order than their calls arrived. Calls in flight are bounded, per
-// connection by count and over the server's connections by bytes: past
-// the bound the connection stops reading until replies drain, which
-// pushes back on the client through TCP.
+// dispatcher, and writes each reply whole (record mark and body, with the
+// replies that wait behind it, in one gather write) as soon as it is
+// ready, so replies may leave in another order than their calls arrived. Calls in flight are
+// bounded, per connection by count and over the server's connections by bytes: past the bound the
+// connection stops reading until replies drain, which pushes back on the client through TCP.
 //
 // Every method runs on the server's single I/O thread; the thread pools
 // hand calls back by posting to it. The connection keeps itself alive
@@ -19,6 +18,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "rpc/record.h"
 #include "server/block_pool.h"
@@ -114,6 +114,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   std::deque<std::shared_ptr<Call>> outbox_;
   bool writing_ = false;
+  // The write under way: record mark and body of the outbox's first
+  // written_count_ replies.
+  std::vector<boost::asio::const_buffer> gather_;
+  size_t written_count_ = 0;
+  std::vector<std::shared_ptr<Call>> written_;  // its completion's scratch, kept for reuse
 };
 
 }  // namespace server
