@@ -157,7 +157,7 @@ int Main(int argc, char** argv) {
   double seconds = 5;
   po::options_description visible("Options");
   visible.add_options()("workloads", po::value(&workloads)->default_value(workloads),
-                        "comma-separated, or all")(
+                        "comma-separated, in order; all: every one")(
       "inflight", po::value(&inflight)->default_value(inflight),
       "operations in flight per connection; a list runs each")(
       "seconds", po::value(&seconds)->default_value(seconds), "measured time per case")(
@@ -212,11 +212,14 @@ int Main(int argc, char** argv) {
     return 0;
   }
   options.verbose = !vm.count("quiet");
+  // In order, repeats allowed; "all" stands for every workload.
   std::vector<std::string> names;
-  if (workloads == "all") {
-    for (const auto& w : bench::Workloads()) names.emplace_back(w.name);
-  } else {
-    names = SplitList(workloads);
+  for (const std::string& name : SplitList(workloads)) {
+    if (name == "all") {
+      for (const auto& w : bench::Workloads()) names.emplace_back(w.name);
+    } else {
+      names.push_back(name);
+    }
   }
   std::vector<int> depths;
   try {

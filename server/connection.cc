@@ -208,8 +208,8 @@ void Connection::WriteNext() {
   // together in one gather write: one sendmsg, and one wake-up of the
   // client, for several small replies. Measured against one reply per
   // write (bench/RESULTS.md, step 24): up to 4 gave ide +9 % / +15 % and
-  // lookup at 32 in flight +20 %, with getattr within the noise; up to 32
-  // cost getattr 5–13 %.
+  // lookup at 32 in flight +21 %, with getattr within the noise; up to 32
+  // cost getattr 6–12 %.
   constexpr size_t kMaxRepliesPerWrite = 4;
   written_count_ = std::min(outbox_.size(), kMaxRepliesPerWrite);
   gather_.clear();
