@@ -237,7 +237,7 @@ void Connection::WriteNext() {
         }
         for (const auto& sent : self->written_) self->Finished(*sent);
         self->written_.clear();
-        // With the reply's memory back in the pool, keep no more of it idle
+        // With the replies' memory back in the pool, keep no more of it idle
         // than the calls still in flight hold: an idle server holds none.
         self->server_in_flight_.blocks.TrimTo(self->server_in_flight_.bytes);
         if (error) {

@@ -1,9 +1,11 @@
 // One client's TCP connection: reads RPC records, hands each call to the
-// dispatcher, and writes each reply whole (record mark and body, with the
-// replies that wait behind it, in one gather write) as soon as it is
-// ready, so replies may leave in another order than their calls arrived. Calls in flight are
-// bounded, per connection by count and over the server's connections by bytes: past the bound the
-// connection stops reading until replies drain, which pushes back on the client through TCP.
+// dispatcher, and writes each reply whole (record mark and body, with any
+// small replies waiting behind it, in one gather write) as soon as it is
+// ready, so replies may leave in another order than their calls arrived.
+// Calls in flight are bounded, per connection by count and over the
+// server's connections by bytes: past the bound the connection stops
+// reading until replies drain, which pushes back on the client through
+// TCP.
 //
 // Every method runs on the server's single I/O thread; the thread pools
 // hand calls back by posting to it. The connection keeps itself alive
