@@ -9,6 +9,7 @@
 #include <memory>
 #include <random>
 #include <set>
+#include <span>
 #include <vector>
 
 #include "rpc/xdr.h"
@@ -19,6 +20,12 @@ namespace vaultnfs::testing::rpc_wire {
 namespace {
 
 using RpcPolicyTest = RpcWireTest;
+
+// Appends one framed NFSv3 call (AUTH_SYS) to a stream sent all at once.
+void AppendCall(Bytes& stream, uint32_t xid, uint32_t procedure, std::span<const uint8_t> args) {
+  const Bytes call = RawClient::Frame(CallRecord(xid, kNfsProgram, 3, procedure, AuthSys(), args));
+  stream.insert(stream.end(), call.begin(), call.end());
+}
 
 // ---------------------------------------------------------------------------
 // Security policy.
@@ -207,9 +214,7 @@ TEST_F(RpcPolicyTest, PipelinedCallsAreAllAnswered) {
   for (uint32_t i = 0; i < 200; ++i) {
     const uint32_t xid = 5000 + i;
     expected.insert(xid);
-    const Bytes call =
-        RawClient::Frame(CallRecord(xid, kNfsProgram, 3, kGetattr, AuthSys(), GetattrArgs(root)));
-    stream.insert(stream.end(), call.begin(), call.end());
+    AppendCall(stream, xid, kGetattr, GetattrArgs(root));
   }
   ASSERT_TRUE(client->SendAll(stream));
   std::set<uint32_t> seen;
@@ -235,9 +240,7 @@ TEST_F(RpcPolicyTest, PipelinedCallsPastTheInFlightBound) {
   Bytes stream;
   constexpr uint32_t kCalls = 1000;
   for (uint32_t i = 0; i < kCalls; ++i) {
-    const Bytes call =
-        RawClient::Frame(CallRecord(i, kNfsProgram, 3, kGetattr, AuthSys(), GetattrArgs(root)));
-    stream.insert(stream.end(), call.begin(), call.end());
+    AppendCall(stream, i, kGetattr, GetattrArgs(root));
   }
   ASSERT_TRUE(client->SendAll(stream));
   std::set<uint32_t> seen;
@@ -314,9 +317,7 @@ TEST_F(RpcPolicyTest, AClientThatStopsReadingDoesNotStallAnother) {
     args.w().U32(kMiB);
     Bytes stream;
     for (uint32_t xid = first_xid; xid < first_xid + kCalls; ++xid) {
-      const Bytes call =
-          RawClient::Frame(CallRecord(xid, kNfsProgram, 3, kRead, AuthSys(), args.span()));
-      stream.insert(stream.end(), call.begin(), call.end());
+      AppendCall(stream, xid, kRead, args.span());
     }
     return stream;
   };
@@ -357,11 +358,7 @@ TEST_F(RpcPolicyTest, ClientsThatLeaveMidReplyLeaveTheNextOneItsOwnReplies) {
       auto leaving = Connect();
       ASSERT_NE(leaving, nullptr);
       Bytes stream;
-      for (uint32_t xid = 0; xid < 16; ++xid) {
-        const Bytes call = RawClient::Frame(
-            CallRecord(100 + xid, kNfsProgram, 3, kRead, AuthSys(), read_args.span()));
-        stream.insert(stream.end(), call.begin(), call.end());
-      }
+      for (uint32_t xid = 100; xid < 116; ++xid) AppendCall(stream, xid, kRead, read_args.span());
       ASSERT_TRUE(leaving->SendAll(stream));
       if (round % 2 == 1) {  // leave after the first reply, or at once
         ASSERT_TRUE(ReadReply(*leaving));
@@ -373,10 +370,11 @@ TEST_F(RpcPolicyTest, ClientsThatLeaveMidReplyLeaveTheNextOneItsOwnReplies) {
     std::set<uint32_t> expected;
     for (uint32_t xid = 7000; xid < 7008; ++xid) {
       const bool read = xid % 4 == 0;
-      const Bytes call = RawClient::Frame(CallRecord(
-          xid, kNfsProgram, 3, read ? kRead : kGetattr, AuthSys(),
-          read ? Bytes(read_args.span().begin(), read_args.span().end()) : GetattrArgs(file)));
-      stream.insert(stream.end(), call.begin(), call.end());
+      if (read) {
+        AppendCall(stream, xid, kRead, read_args.span());
+      } else {
+        AppendCall(stream, xid, kGetattr, GetattrArgs(file));
+      }
       expected.insert(xid);
     }
     ASSERT_TRUE(next->SendAll(stream));
@@ -416,9 +414,7 @@ TEST_F(RpcPolicyTest, RepliesMayOvertakeASlowWrite) {
   std::set<uint32_t> expected = {1};
   for (uint32_t xid = 2; xid < 52; ++xid) {
     expected.insert(xid);
-    const Bytes call =
-        RawClient::Frame(CallRecord(xid, kNfsProgram, 3, kGetattr, AuthSys(), GetattrArgs(root)));
-    stream.insert(stream.end(), call.begin(), call.end());
+    AppendCall(stream, xid, kGetattr, GetattrArgs(root));
   }
   ASSERT_TRUE(client->SendAll(stream));
   std::set<uint32_t> seen;
