@@ -58,7 +58,7 @@ cp "$vaultnfs" "$fsx" "$share/bin/"
 cp -r "$here/guest/." "$share/"
 cp -r "$shared/fixtures/vaults/." "$share/fixtures/"
 
-timeout=$([ "$profile" = full ] && echo 5400 || echo 1500)
+timeout=$([ "$profile" = full ] && echo 5400 || echo 2700)
 args=(--timeout "$timeout" --mem 3072 --env "E2E_PROFILE=$profile" --env "E2E_ONLY=$only"
       --env "E2E_FSX_OPS=${VAULTNFS_E2E_FSX_OPS:-}")
 [ -n "$console" ] && args+=(--console "$console")

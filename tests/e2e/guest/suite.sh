@@ -16,7 +16,7 @@ for file in scenarios/*.sh; do
 done
 
 PROFILE=${E2E_PROFILE:-quick}
-SCENARIO_SECONDS=$([ "$PROFILE" = full ] && echo 3600 || echo 600)
+SCENARIO_SECONDS=$([ "$PROFILE" = full ] && echo 3600 || echo 900)
 set -m
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
