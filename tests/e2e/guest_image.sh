@@ -18,6 +18,12 @@ ensure_guest_image() {
                  dpkg -S "$name" 2>/dev/null && break
                done || true
              done | cut -d: -f1 | sort -u | tr '\n' ' ')
+  # Suites started together (deploy/test.sh starts two) check and build
+  # the image one at a time, so it is built once.
+  local lock
+  mkdir -p "$(dirname "$cache")"
+  exec {lock}>"$cache.lock"
+  flock "$lock"
   stamp=$cache/vaultnfs-packages
   missing=$(comm -23 <(tr ' ' '\n' <<<"$packages" | grep . | sort -u) \
                      <(tr ' ' '\n' < "$stamp" 2>/dev/null | grep . | sort -u) || true)
@@ -29,4 +35,5 @@ ensure_guest_image() {
     VMTEST_EXTRA_PACKAGES=$all "$shared/vmtest/build-image.sh" "$cache" "${force[@]}"
     echo "$all" > "$stamp"
   fi
+  exec {lock}>&-
 }

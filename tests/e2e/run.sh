@@ -4,10 +4,12 @@
 # ordinary tools; prints one line per scenario and "N passed, N failed".
 #
 # Usage: tests/e2e/run.sh --vaultnfs BIN --fsx BIN [--profile quick|full]
-#                         [--only 'NAME ...'] [--console FILE]
+#                         [--only 'NAME ...'] [--shard K/N] [--console FILE]
 #   --profile  quick (default, sized for CI under emulation) or full
 #              (larger trees, more operations); also $VAULTNFS_E2E_PROFILE
 #   --only     run just these scenarios (names as printed); also $VAULTNFS_E2E_ONLY
+#   --shard    run every Nth scenario from the Kth (0-based), so that N guests
+#              share the suite; also $VAULTNFS_E2E_SHARD
 #   --console  keep the guest's kernel log in FILE
 # Environment: VAULTNFS_E2E_FSX_OPS (fsx operations, overrides the profile),
 # VAULTNFS_VMTEST_CACHE (guest image cache, default
@@ -22,15 +24,17 @@ shared=${VAULTNFS_SHARED:-$repo/../shared}
 cache=${VAULTNFS_VMTEST_CACHE:-/var/cache/vaultnfs-vmtest}
 profile=${VAULTNFS_E2E_PROFILE:-quick}
 only=${VAULTNFS_E2E_ONLY:-}
+shard=${VAULTNFS_E2E_SHARD:-0/1}
 vaultnfs='' fsx='' console=''
 
-usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
+usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
 while [ $# -gt 0 ]; do
   case $1 in
     --vaultnfs) vaultnfs=$2; shift 2 ;;
     --fsx) fsx=$2; shift 2 ;;
     --profile) profile=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
+    --shard) shard=$2; shift 2 ;;
     --console) console=$2; shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "e2e: unknown argument $1" >&2; usage ;;
@@ -38,6 +42,8 @@ while [ $# -gt 0 ]; do
 done
 [ -x "$vaultnfs" ] && [ -x "$fsx" ] || { echo "e2e: --vaultnfs and --fsx must name built binaries" >&2; usage; }
 case $profile in quick|full) ;; *) echo "e2e: --profile is quick or full" >&2; exit 2 ;; esac
+[[ $shard =~ ^([0-9]+)/([1-9][0-9]*)$ ]] && [ "${BASH_REMATCH[1]}" -lt "${BASH_REMATCH[2]}" ] ||
+  { echo "e2e: --shard is K/N with 0 <= K < N" >&2; exit 2; }
 if [ "$(id -u)" != 0 ]; then
   echo "e2e: SKIPPED: building and booting the guest needs root (run deploy/test.sh as root)" >&2
   exit 77
@@ -60,7 +66,8 @@ cp -r "$shared/fixtures/vaults/." "$share/fixtures/"
 
 timeout=$([ "$profile" = full ] && echo 5400 || echo 2700)
 args=(--timeout "$timeout" --mem 3072 --env "E2E_PROFILE=$profile" --env "E2E_ONLY=$only"
+      --env "E2E_SHARD=$shard"
       --env "E2E_FSX_OPS=${VAULTNFS_E2E_FSX_OPS:-}")
 [ -n "$console" ] && args+=(--console "$console")
-echo "e2e: profile $profile, guest timeout ${timeout}s"
+echo "e2e: profile $profile, shard $shard, guest timeout ${timeout}s"
 "$shared/vmtest/run.sh" "$cache" "$share" suite.sh "${args[@]}"

@@ -5,7 +5,8 @@
 # closing "N passed, N failed"; exits 1 if any scenario failed.
 #
 # Environment: E2E_PROFILE quick|full (sizes), E2E_ONLY (scenario names to
-# run, space-separated; empty runs all).
+# run, space-separated; empty runs all), E2E_SHARD K/N (every Nth scenario
+# from the Kth, counting in the order below; default 0/1, all).
 set -uo pipefail
 cd "$(dirname "$0")"
 # shellcheck source=lib.sh
@@ -16,14 +17,17 @@ for file in scenarios/*.sh; do
 done
 
 PROFILE=${E2E_PROFILE:-quick}
-SCENARIO_SECONDS=$([ "$PROFILE" = full ] && echo 3600 || echo 900)
+SCENARIO_SECONDS=$([ "$PROFILE" = full ] && echo 3600 || echo 1500)
 set -m
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 mkdir -p "$WORK/logs"
 
 passed=0 failed=0
+shard=${E2E_SHARD:-0/1} scenario_index=-1
 selected() {
+  scenario_index=$((scenario_index + 1))
+  [ $((scenario_index % ${shard#*/})) = "${shard%/*}" ] || return 1
   [ -z "${E2E_ONLY:-}" ] && return 0
   local name
   for name in $E2E_ONLY; do [ "$name" = "$1" ] && return 0; done
@@ -72,11 +76,13 @@ for fixture in main small-threshold cryptomator-desktop-2024; do
   scenario "fixture-$fixture" read_fixture "$fixture"
 done
 scenario mount-through-rpcbind mount_through_rpcbind
+# The longest two, cp-a-tree and fsx, fall into different halves of the
+# shard 0/2 and 1/2 split that deploy/test.sh runs.
 scenario cp-a-tree copy_tree
+scenario fsx fsx_random_io
 scenario tar-and-rsync tar_and_rsync
 scenario git-repository git_repository
 scenario names-and-attributes names_and_attributes
-scenario fsx fsx_random_io
 scenario fio-verify fio_verify
 scenario kill-during-dd-fsync kill_during_dd_fsync
 scenario kill-during-cp-sync kill_during_cp_sync
