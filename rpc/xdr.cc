@@ -57,8 +57,12 @@ std::string_view XdrReader::String(uint32_t max_size) {
 }
 
 void XdrWriter::FixedOpaque(std::span<const uint8_t> bytes) {
-  out_.insert(out_.end(), bytes.begin(), bytes.end());
-  out_.resize(out_.size() + (Padded(bytes.size()) - bytes.size()), 0);
+  // One resize (which zeroes the padding) and one copy: vector::insert's
+  // general range path cost about 170 instructions a call (callgrind), and
+  // a READDIRPLUS entry makes two of them.
+  const size_t at = out_.size();
+  out_.resize(at + Padded(bytes.size()));
+  if (!bytes.empty()) std::memcpy(out_.data() + at, bytes.data(), bytes.size());
 }
 
 void XdrWriter::Opaque(std::span<const uint8_t> bytes) {

@@ -46,11 +46,7 @@ bool Export::IsAllowedUid(uint32_t uid) const {
 
 vaultcore::Attributes Export::VisibleAttributes(const vaultcore::Entry& entry) {
   vaultcore::Attributes attr = entry.attr;
-  if (entry.kind() != vaultcore::NodeKind::kFile) return attr;
-  // Only data still in the buffer can make the file look longer than
-  // `entry` says (its attributes are as fresh as the attribute cache's).
-  // Bytes are counted before they enter the buffer: none counted, none there.
-  if (write_back_.buffered_bytes() == 0) return attr;
+  if (ShowsOwnAttributes(entry.kind())) return attr;
   if (auto file = vault_.FindOpenFile(entry)) {
     if (auto end = write_back_.BufferedEnd(*file)) attr.size = std::max(attr.size, *end);
   }

@@ -67,6 +67,14 @@ class Export {
   // What a client sees of `entry`: a file's size includes data that is
   // still in the write-back buffer.
   vaultcore::Attributes VisibleAttributes(const vaultcore::Entry& entry);
+  // Whether VisibleAttributes of any entry of this kind is just its own
+  // attributes: yes, unless it is a file and some file has data buffered.
+  // Only data still in the buffer can make a file look longer than its
+  // entry says (whose attributes are as fresh as the attribute cache's);
+  // bytes are counted before they enter the buffer: none counted, none there.
+  bool ShowsOwnAttributes(vaultcore::NodeKind kind) const {
+    return kind != vaultcore::NodeKind::kFile || write_back_.buffered_bytes() == 0;
+  }
 
   // The content of a file. The most recently used files stay open, so a
   // sequential READ or WRITE does not open and parse the header each time.

@@ -222,6 +222,16 @@ Result<vaultcore::Sha1Digest> NodeTable::HashOf(const std::string& dir_id) {
   return hash;
 }
 
+std::optional<FileHandle> NodeTable::ListedHandle(const ListedNode& node) {
+  std::lock_guard lock(mutex_);
+  auto it = files_.find(node.attr.fileid);
+  if (it == files_.end() || !it->second.handle || it->second.listed.node != &node ||
+      !SameTime(it->second.ctime, node.attr.ctime)) {
+    return std::nullopt;
+  }
+  return *it->second.handle;
+}
+
 Result<FileHandle> NodeTable::HandleFor(const Entry& entry, const ListedNode* listed) {
   if (entry.kind() == NodeKind::kDirectory) {
     auto hash = HashOf(entry.dir_id);

@@ -94,6 +94,10 @@ class NodeTable {
   // READDIRPLUS then finds the handle made before by the node's address.
   vaultcore::Result<FileHandle> HandleFor(const vaultcore::Entry& entry,
                                           const ListedNode* listed = nullptr);
+  // The handle HandleFor made before for `node` of a cached listing, if
+  // the file is still the one listed (same ctime); nothing otherwise, and
+  // for directories, whose handles are not kept.
+  std::optional<FileHandle> ListedHandle(const ListedNode& node);
 
   // The entry a handle names, with its attributes read from disk or, with
   // `from_cache`, possibly from the vault's attribute cache (only for
