@@ -8,7 +8,8 @@
 # as soon as their two binaries are built, and share the machine with the
 # rest of the build, the lint, the other tests and the fuzzers.
 #
-# Usage: deploy/test.sh [extra ctest arguments]
+# Usage: deploy/test.sh [extra ctest arguments, for all but the kernel-client
+# suite, which always runs whole]
 # Environment: VAULTNFS_FUZZ_SECONDS, run time per fuzz target (default 20;
 # 0 skips fuzzing).
 set -euo pipefail

@@ -26,9 +26,9 @@ ensure_guest_image() {
   flock "$lock"
   stamp=$cache/vaultnfs-packages
   missing=$(comm -23 <(tr ' ' '\n' <<<"$packages" | grep . | sort -u) \
-                     <(tr ' ' '\n' < "$stamp" 2>/dev/null | grep . | sort -u) || true)
+                     <(tr ' ' '\n' 2>/dev/null < "$stamp" | grep . | sort -u) || true)
   if [ ! -f "$cache/image.ok" ] || [ -n "$missing" ]; then
-    all=$(cat <(tr ' ' '\n' <<<"$packages") <(tr ' ' '\n' < "$stamp" 2>/dev/null || true) | grep . | sort -u | tr '\n' ' ')
+    all=$(cat <(tr ' ' '\n' <<<"$packages") <(tr ' ' '\n' 2>/dev/null < "$stamp" || true) | grep . | sort -u | tr '\n' ' ')
     echo "$label: building the guest image in $cache (about two minutes; extra packages: $all)"
     local force=()
     [ -f "$cache/image.ok" ] && force=(--force)

@@ -48,6 +48,17 @@ wait_for_port() {
   done
 }
 
+# Waits up to $2 seconds until the server's log has a line matching the
+# extended regex $1: the server opens its port before it prints its mount
+# commands, and under load a grep right after the port opens can miss them.
+wait_for_log() {
+  local deadline=$((SECONDS + $2))
+  until grep -q -E -- "$1" "$SERVER_LOG"; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.2
+  done
+}
+
 # Starts `vaultnfs serve VAULT` with extra options and waits until it
 # listens. Sets SERVER_PID; its output goes to $SERVER_LOG.
 SERVER_PID=
@@ -80,7 +91,8 @@ stop_server() {
 # very line users copy, minus sudo).
 printed_mount_command() {
   local line
-  line=$(grep -m1 '^  Linux:  sudo mount ' "$SERVER_LOG") || fail "the server printed no Linux mount command"
+  wait_for_log '^  Linux:  sudo mount ' 60 || fail "the server printed no Linux mount command"
+  line=$(grep -m1 '^  Linux:  sudo mount ' "$SERVER_LOG")
   line=${line#  Linux:  sudo }
   echo "${line% /mnt/vault} $1"
 }

@@ -13,7 +13,7 @@ reserved_port() {
     fail "a mount from a non-reserved port succeeded without --insecure"
   fi
   echo "note: refused: $(tail -1 "$WORK/mount.err")"
-  grep -q 'resvport\|--insecure' "$SERVER_LOG" || fail "the server did not log how to fix the refusal"
+  wait_for_log 'resvport|--insecure' 30 || fail "the server did not log how to fix the refusal"
   stop_server TERM
   serve "$vault" --insecure
   timeout 120 "${mount_command[@]}" -o noresvport
@@ -38,7 +38,7 @@ other_uid() {
   # reports as a stale handle whatever the error.
   expect_error "Stale file handle\|Permission denied" as_stranger ls "$mp"
   expect_error "Permission denied" as_stranger touch "$mp/new"
-  grep -q 'uid 1234' "$SERVER_LOG" || fail "the server did not log the refused uid"
+  wait_for_log 'uid 1234' 30 || fail "the server did not log the refused uid"
   unmount "$mp"
   stop_server TERM
   # --allow-uid lets that uid in with the owner's rights (the vault has
