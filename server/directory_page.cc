@@ -75,8 +75,9 @@ class PageWriter {
   }
 
   // Adds a READDIRPLUS entry for `node` exactly as its listing has it,
-  // with the handle made for it before; for when no file has data
-  // buffered (Export::ShowsOwnAttributes). False if it does not fit.
+  // with the handle made for it before; for when its listed attributes
+  // are what a client may see (Export::ShowsOwnAttributes). False if it
+  // does not fit.
   bool AddAsListed(const ListedNode& node, uint64_t cookie, const FileHandle& handle) {
     if (!Fits(node.name)) return false;
     BeginEntry(node.name, node.attr.fileid, cookie);
