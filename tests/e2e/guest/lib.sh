@@ -48,29 +48,34 @@ wait_for_port() {
   done
 }
 
-# Waits up to $2 seconds until the server's log has a line matching the
-# extended regex $1: the server opens its port before it prints its mount
-# commands, and under load a grep right after the port opens can miss them.
+# Waits up to $2 seconds until the server's log, from line $3 (default 1)
+# on, has a line matching the extended regex $1: what the server logs about
+# a request may come after its reply.
 wait_for_log() {
   local deadline=$((SECONDS + $2))
-  until grep -q -E -- "$1" "$SERVER_LOG"; do
+  until tail -n "+${3:-1}" "$SERVER_LOG" | grep -q -E -- "$1"; do
     [ $SECONDS -lt $deadline ] || return 1
     sleep 0.2
   done
 }
 
 # Starts `vaultnfs serve VAULT` with extra options and waits until it
-# listens. Sets SERVER_PID; its output goes to $SERVER_LOG.
+# listens and has printed its mount commands. Sets SERVER_PID; its output
+# goes to $SERVER_LOG.
 SERVER_PID=
 SERVER_LOG=$WORK/server.log
 serve() {
-  local vault=$1; shift
+  local vault=$1 from; shift
   : >> "$SERVER_LOG"
   echo "--- serve $vault $*" >> "$SERVER_LOG"
+  from=$(wc -l < "$SERVER_LOG")
   # Its defaults: 127.0.0.1 and ::1, port 2049 ($PORT), reserved ports only.
   "$VAULTNFS" serve "$vault" --password-file "$PASSWORD_FILE" "$@" >> "$SERVER_LOG" 2>&1 &
   SERVER_PID=$!
   wait_for_port "$PORT" 120 "$SERVER_PID" || { tail -20 "$SERVER_LOG" >&2; return 1; }
+  # It opens its port first, then prints the commands (in one write, the
+  # libnfs line among them); under load a grep in between would miss them.
+  wait_for_log '^  libnfs: ' 60 "$from" || fail "the server printed no mount commands"
 }
 
 # Stops the server with signal $1 (default TERM). After TERM or INT it must
@@ -91,8 +96,7 @@ stop_server() {
 # very line users copy, minus sudo).
 printed_mount_command() {
   local line
-  wait_for_log '^  Linux:  sudo mount ' 60 || fail "the server printed no Linux mount command"
-  line=$(grep -m1 '^  Linux:  sudo mount ' "$SERVER_LOG")
+  line=$(grep -m1 '^  Linux:  sudo mount ' "$SERVER_LOG") || fail "the server printed no Linux mount command"
   line=${line#  Linux:  sudo }
   echo "${line% /mnt/vault} $1"
 }
