@@ -3,7 +3,7 @@
 
 fsx_random_io() {
   local vault=$WORK/fsx-vault mp=/mnt/fsx ops=${E2E_FSX_OPS:-} seed
-  [ -n "$ops" ] || ops=$([ "$PROFILE" = full ] && echo 200000 || echo 20000)
+  [ -n "$ops" ] || ops=$([ "$PROFILE" = full ] && echo 200000 || echo 10000)
   seed=$(date +%s)
   new_vault "$vault"
   serve "$vault"

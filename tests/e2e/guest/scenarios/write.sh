@@ -5,7 +5,7 @@
 # Arguments of make_tree.py (small files, large files, bytes per large
 # file) for the tree cp -a copies, and for the smaller one tar and rsync
 # move.
-big_tree() { if [ "$PROFILE" = full ]; then echo "10000 4 67108864"; else echo "2000 3 4194304"; fi; }
+big_tree() { if [ "$PROFILE" = full ]; then echo "10000 4 67108864"; else echo "1000 3 4194304"; fi; }
 small_tree() { if [ "$PROFILE" = full ]; then echo "5000 2 16777216"; else echo "400 1 2097152"; fi; }
 
 # Serves a new vault at $1 and mounts it at $2.
