@@ -30,8 +30,7 @@ std::string ToString(const tcp::endpoint& endpoint) {
 }  // namespace
 
 NfsServer::NfsServer(Export& exp, ServerOptions options)
-    : exp_(exp),
-      options_(std::move(options)),
+    : options_(std::move(options)),
       dispatcher_(exp, options_.dispatch),
       in_flight_(options_.connection.max_bytes_in_flight),
       workers_(WorkerCount(options_.worker_threads)),

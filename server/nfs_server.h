@@ -65,7 +65,6 @@ class NfsServer {
   vaultcore::Status Bind(const boost::asio::ip::tcp::endpoint& endpoint);
   bool IsAllowed(const boost::asio::ip::address& address) const;
 
-  Export& exp_;
   const ServerOptions options_;
   Dispatcher dispatcher_;
   ServerInFlight in_flight_;  // shared by the connections

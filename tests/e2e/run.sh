@@ -5,12 +5,14 @@
 #
 # Usage: tests/e2e/run.sh --vaultnfs BIN --fsx BIN [--profile quick|full]
 #                         [--only 'NAME ...'] [--shard K/N] [--console FILE]
+#                         [--prepare]
 #   --profile  quick (default, sized for CI under emulation) or full
 #              (larger trees, more operations); also $VAULTNFS_E2E_PROFILE
 #   --only     run just these scenarios (names as printed); also $VAULTNFS_E2E_ONLY
 #   --shard    run every Nth scenario from the Kth (0-based), so that N guests
 #              share the suite; also $VAULTNFS_E2E_SHARD
 #   --console  keep the guest's kernel log in FILE
+#   --prepare  only build the guest image if it is missing, then exit
 # Environment: VAULTNFS_E2E_FSX_OPS (fsx operations, overrides the profile),
 # VAULTNFS_VMTEST_CACHE (guest image cache, default
 # /var/cache/vaultnfs-vmtest), VAULTNFS_SHARED (default ../shared).
@@ -25,9 +27,9 @@ cache=${VAULTNFS_VMTEST_CACHE:-/var/cache/vaultnfs-vmtest}
 profile=${VAULTNFS_E2E_PROFILE:-quick}
 only=${VAULTNFS_E2E_ONLY:-}
 shard=${VAULTNFS_E2E_SHARD:-0/1}
-vaultnfs='' fsx='' console=''
+vaultnfs='' fsx='' console='' prepare=0
 
-usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
+usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
 while [ $# -gt 0 ]; do
   case $1 in
     --vaultnfs) vaultnfs=$2; shift 2 ;;
@@ -36,6 +38,7 @@ while [ $# -gt 0 ]; do
     --only) only=$2; shift 2 ;;
     --shard) shard=$2; shift 2 ;;
     --console) console=$2; shift 2 ;;
+    --prepare) prepare=1; shift ;;
     -h|--help) usage 0 ;;
     *) echo "e2e: unknown argument $1" >&2; usage ;;
   esac
@@ -54,6 +57,7 @@ fi
 # shellcheck source=guest_image.sh
 source "$here/guest_image.sh"
 ensure_guest_image "$cache" "$shared" e2e "$vaultnfs" "$fsx"
+[ "$prepare" = 0 ] || exit 0
 
 # The guest sees one shared folder: the binaries, the scripts and the
 # fixture vaults with their manifests (copied, so nothing writes to ../shared).
