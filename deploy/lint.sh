@@ -3,7 +3,9 @@
 # clang-tidy on every translation unit of the build in $1
 # (compile_commands.json).
 # Environment: VAULTNFS_LINT_ANALYZER=0 leaves the static analyzer
-# (clang-analyzer-*) out everywhere, for about half the time.
+# (clang-analyzer-*) out everywhere: on two cores 475 s instead of 572 s.
+# The two modes report slightly different sets (the analyzer's run hides
+# clang-diagnostic-unused-private-field), so a change should pass both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
