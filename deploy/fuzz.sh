@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of tests/fuzz/ with clang and runs each one for
 # a while, one per core at a time, then prints executions, corpus size and
-# crashes per target. Exits
-# non-zero if any target crashed, leaked, hung or failed to start; the input
-# that did it is kept in BUILD/crashes/TARGET/ (rerun: BUILD/tests/fuzz/TARGET FILE).
+# crashes per target. Exits non-zero if any target crashed, leaked, hung or
+# failed to start; the input that did it is kept in BUILD/crashes/TARGET/
+# (rerun: BUILD/tests/fuzz/TARGET FILE).
 #
 # Usage: deploy/fuzz.sh [TARGET...]      (default: every target)
 # Environment:
