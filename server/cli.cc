@@ -43,7 +43,9 @@ const std::array kCommands = {
             "exiting. It listens on 127.0.0.1 only unless --listen names another address\n"
             "together with --allow, and accepts only clients on reserved source ports\n"
             "(the kernel client's) unless --insecure. On start it prints the mount\n"
-            "commands for Linux, macOS and Docker.",
+            "commands for Linux, macOS and Docker. SIGUSR1 logs the calls answered so\n"
+            "far by procedure (how many, how many failed, the mean handler time); the\n"
+            "same report ends the log when it stops.",
             RunServe},
     Command{"init", "VAULT [--shortening-threshold N] [--cipher-combo SIV_GCM|SIV_CTRMAC]",
             "create a new, empty vault",

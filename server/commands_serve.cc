@@ -1,5 +1,6 @@
 // `vaultnfs serve`: unlocks a vault and serves it over NFSv3 until SIGINT or
-// SIGTERM, then writes out everything buffered before exiting.
+// SIGTERM, then writes out everything buffered before exiting. SIGUSR1 logs
+// the calls answered so far.
 #include <sys/stat.h>
 
 #include <boost/asio/signal_set.hpp>
@@ -14,6 +15,7 @@
 #include "server/commands.h"
 #include "server/export.h"
 #include "server/nfs_server.h"
+#include "server/procedure_stats.h"
 #include "server/procedures.h"
 #include "vaultcore/log.h"
 
@@ -80,6 +82,22 @@ void PrintMountCommands(const tcp::endpoint& endpoint, bool insecure, bool regis
         host.c_str());
   }
   std::fflush(stdout);
+}
+
+void LogProcedureStats(const server::NfsServer& nfs, std::string_view since) {
+  const auto rows = nfs.procedure_stats().Snapshot();
+  for (const std::string& line : server::FormatProcedureStats(rows, since)) {
+    vaultcore::Log(vaultcore::LogLevel::kInfo, line);
+  }
+}
+
+// Logs the report on every SIGUSR1 until `signals` is cancelled.
+void ReportOnSignal(boost::asio::signal_set& signals, const server::NfsServer& nfs) {
+  signals.async_wait([&signals, &nfs](const boost::system::error_code& error, int) {
+    if (error) return;
+    LogProcedureStats(nfs, "so far");
+    ReportOnSignal(signals, nfs);
+  });
 }
 
 }  // namespace
@@ -203,17 +221,21 @@ int RunServe(const Invocation& invocation) {
   PrintMountCommands(endpoints.front(), server_options.dispatch.insecure, registered);
 
   {
-    // The signal set lives on the server's io_context, so it must go first.
+    // The signal sets live on the server's io_context, so they must go first.
+    boost::asio::signal_set report_signals(nfs->io(), SIGUSR1);
+    ReportOnSignal(report_signals, *nfs);
     boost::asio::signal_set signals(nfs->io(), SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& error, int signal) {
       if (error) return;
       vaultcore::Log(vaultcore::LogLevel::kInfo,
                      std::string("stopping on ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
                          ": finishing calls in flight and writing out buffered data");
+      report_signals.cancel();  // io().run() returns once nothing waits
       nfs->Stop();
     });
     nfs->Run();
   }
+  LogProcedureStats(*nfs, "since the start");
   nfs.reset();  // waits for the workers
   if (registered) rpc::UnregisterFromRpcbind(mappings);
   vaultcore::Status flushed = exp.write_back().FlushAll(/*sync=*/true);

@@ -12,6 +12,7 @@
 
 #include "server/call.h"
 #include "server/export.h"
+#include "server/procedure_stats.h"
 
 namespace server {
 
@@ -41,6 +42,7 @@ class Dispatcher {
   void Execute(Call& call);
 
   Export& exp() { return exp_; }
+  const ProcedureStats& stats() const { return stats_; }
 
  private:
   void RunHandler(Call& call);
@@ -49,6 +51,7 @@ class Dispatcher {
 
   Export& exp_;
   const DispatchOptions options_;
+  ProcedureStats stats_;
   std::mutex refusals_mutex_;
   std::vector<std::string> refusals_logged_;
 };

@@ -59,6 +59,7 @@ class NfsServer {
   void Run();
   void Stop();
   boost::asio::io_context& io() { return io_; }
+  const ProcedureStats& procedure_stats() const { return dispatcher_.stats(); }
 
  private:
   void Accept(boost::asio::ip::tcp::acceptor& acceptor);

@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -398,6 +399,38 @@ TEST_F(NfsDurabilityTest, SigintWritesOutUnstableData) {
   StopFlushesEverything(*server, SIGINT, &expected, &exit_code);
   ExpectVaultHolds(expected);
   EXPECT_EQ(exit_code, 0) << server->Stderr();
+}
+
+// SIGUSR1 logs the calls answered so far and the server goes on; the stop
+// logs them all. (The report's figures are checked in nfs_procedures_test.)
+TEST_F(NfsDurabilityTest, Sigusr1LogsTheCallsSoFarAndStopLogsThemAll) {
+  auto server = StartServer();
+  ASSERT_GT(server->port(), 0);
+  UrlClient client(server->Url());
+  ASSERT_TRUE(client.ok()) << client.error();
+  const Fh handle = client.Create("counted");
+  ASSERT_EQ(client.raw().Write(handle, 0, "abc", FILE_SYNC).status, NFS3_OK);
+
+  server->Signal(SIGUSR1);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (server->Stderr().find("calls answered so far") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const std::string so_far = server->Stderr();
+  EXPECT_TRUE(std::regex_search(so_far, std::regex("info:   WRITE +1 calls +0 failed"))) << so_far;
+  EXPECT_EQ(client.raw().Write(handle, 3, "def", FILE_SYNC).status, NFS3_OK)
+      << "the server stopped answering after SIGUSR1";
+
+  server->Signal(SIGTERM);
+  EXPECT_EQ(server->Wait(), 0) << server->Stderr();
+  const std::string all = server->Stderr().substr(so_far.size());
+  const size_t heading = all.find("calls answered since the start, by procedure:");
+  ASSERT_NE(heading, std::string::npos) << all;
+  EXPECT_TRUE(
+      std::regex_search(all.substr(heading), std::regex("info:   WRITE +2 calls +0 failed")))
+      << all;
+  ExpectVaultHolds({{"counted", "abcdef"}});
 }
 
 TEST_F(NfsDurabilityTest, WriteVerifierDiffersBetweenRuns) {

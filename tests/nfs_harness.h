@@ -45,6 +45,7 @@ class TestServer {
   // "nfs://127.0.0.1/?version=3&nfsport=P&mountport=P"
   std::string Url(const std::string& path = "/") const;
   server::Export& exp() { return *export_; }
+  const server::ProcedureStats& procedure_stats() const { return server_->procedure_stats(); }
   vaultcore::Vault& vault() { return *vault_; }
   const std::string& vault_path() const { return vault_path_; }
 

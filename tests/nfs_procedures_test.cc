@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <ctime>
 #include <set>
@@ -54,6 +55,42 @@ uint32_t OwnerGid() { return getgid(); }
 TEST_F(ProceduresTest, NullAnswersOnBothPrograms) {
   EXPECT_TRUE(nfs().Null()) << nfs().error();
   EXPECT_TRUE(nfs().MountNull()) << nfs().error();
+}
+
+// The server's report by procedure (SIGUSR1, and when it stops): each call
+// counted once under its own procedure, a failure only where the status
+// says so. DUMP's and EXPORT's results start with a non-zero "value
+// follows", which is no error.
+TEST_F(ProceduresTest, ServerCountsCallsAndFailuresByProcedure) {
+  MakeFile(root_, "present", "x");
+  using Counts = std::pair<uint64_t, uint64_t>;  // calls, failed
+  const auto count = [&](std::string_view name) {
+    const auto rows = server_->procedure_stats().Snapshot();
+    const auto row =
+        std::find_if(rows.begin(), rows.end(), [&](const auto& r) { return r.name == name; });
+    return row == rows.end() ? Counts{0, 0} : Counts{row->calls, row->failed};
+  };
+  const Counts lookups = count("LOOKUP");
+  const Counts getattrs = count("GETATTR");
+  const Counts mounts = count("MNT");
+  const Counts dumps = count("DUMP");
+  const Counts exports = count("EXPORT");
+  ASSERT_GE(mounts.first, 1u);
+  EXPECT_EQ(mounts.second, 0u);
+
+  EXPECT_EQ(nfs().Lookup(root_, "absent").status, NFS3ERR_NOENT);
+  EXPECT_EQ(nfs().Lookup(root_, "present").status, NFS3_OK);
+  EXPECT_EQ(nfs().Lookup(root_, "absent").status, NFS3ERR_NOENT);
+  EXPECT_EQ(nfs().Getattr(root_).status, NFS3_OK);
+  EXPECT_FALSE(nfs().Dump().empty());
+  EXPECT_FALSE(nfs().Export().empty());
+  EXPECT_EQ(nfs().Mnt("/no/such/export").status, MNT3ERR_NOENT);
+
+  EXPECT_EQ(count("LOOKUP"), (Counts{lookups.first + 3, lookups.second + 2}));
+  EXPECT_EQ(count("GETATTR"), (Counts{getattrs.first + 1, getattrs.second}));
+  EXPECT_EQ(count("DUMP"), (Counts{dumps.first + 1, dumps.second}));
+  EXPECT_EQ(count("EXPORT"), (Counts{exports.first + 1, exports.second}));
+  EXPECT_EQ(count("MNT"), (Counts{mounts.first + 1, 1}));
 }
 
 TEST_F(ProceduresTest, GetattrDescribesRootFileDirectoryAndSymlink) {

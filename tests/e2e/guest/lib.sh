@@ -92,6 +92,27 @@ stop_server() {
   fi
 }
 
+# One line from the reports the servers of this scenario logged as they
+# stopped (not those killed): the calls by procedure, most first, with the
+# failed ones and the mean handler time, e.g.
+#   "3126 calls: LOOKUP 1050 (1000 failed, 9.2 us), GETATTR 1024 (4.0 us)"
+call_report() {
+  awk '
+    /calls answered since the start/ { in_report = 1; next }
+    in_report && $(NF - 5) == "calls" && $(NF - 3) == "failed" {
+      name = $3
+      for (i = 4; i <= NF - 7; i++) name = name " " $i
+      calls[name] += $(NF - 6); failed[name] += $(NF - 4); time[name] += $(NF - 6) * $(NF - 2)
+      next
+    }
+    { in_report = 0 }
+    END { for (name in calls) printf "%d\t%s\t%d\t%.1f\n", calls[name], name, failed[name], time[name] / calls[name] }
+  ' "$SERVER_LOG" | sort -t "$(printf '\t')" -k1,1nr | awk -F '\t' '
+    { total += $1
+      line = line (NR > 1 ? ", " : " ") $2 " " $1 " (" ($3 > 0 ? $3 " failed, " : "") $4 " us)" }
+    END { if (total > 0) print total " calls:" line }'
+}
+
 # The Linux mount command the server printed, aimed at mount point $1 (the
 # very line users copy, minus sudo).
 printed_mount_command() {

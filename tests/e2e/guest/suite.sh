@@ -35,9 +35,9 @@ selected() {
 }
 
 # scenario NAME FUNCTION [ARGS...]: runs FUNCTION under set -e in a
-# subshell, then prints PASS or FAIL with the time taken and the lines the
+# subshell, then prints PASS or FAIL with the time taken, the lines the
 # scenario marked with "note:" (on failure: the end of its output and of
-# the server's log).
+# the server's log) and the calls its servers answered (call_report).
 scenario() {
   local name=$1 log=$WORK/logs/$1.log start=$EPOCHREALTIME status=0 seconds
   shift
@@ -68,6 +68,7 @@ scenario() {
     tail -15 "$SERVER_LOG" | sed 's/^/      | /'
   fi
   grep '^note: ' "$log" | sed 's/^note: /      /' || true
+  call_report | sed 's/^/      server: /'
 }
 
 echo "vaultnfs e2e suite, profile $PROFILE, kernel $(uname -r), $(nproc) vCPUs"
