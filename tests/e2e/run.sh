@@ -4,13 +4,15 @@
 # ordinary tools; prints one line per scenario and "N passed, N failed".
 #
 # Usage: tests/e2e/run.sh --vaultnfs BIN --fsx BIN [--profile quick|full]
-#                         [--only 'NAME ...'] [--shard K/N] [--console FILE]
-#                         [--prepare]
+#                         [--only 'NAME ...'] [--shard K/N] [--cpus N]
+#                         [--console FILE] [--prepare]
 #   --profile  quick (default, sized for CI under emulation) or full
 #              (larger trees, more operations); also $VAULTNFS_E2E_PROFILE
 #   --only     run just these scenarios (names as printed); also $VAULTNFS_E2E_ONLY
 #   --shard    run every Nth scenario from the Kth (0-based), so that N guests
 #              share the suite; also $VAULTNFS_E2E_SHARD
+#   --cpus     the guest's vCPUs (default 2); guests that run at once should
+#              not have more of them together than the host has cores
 #   --console  keep the guest's kernel log in FILE
 #   --prepare  only build the guest image if it is missing, then exit
 # Environment: VAULTNFS_E2E_FSX_OPS (fsx operations, overrides the profile),
@@ -27,9 +29,9 @@ cache=${VAULTNFS_VMTEST_CACHE:-/var/cache/vaultnfs-vmtest}
 profile=${VAULTNFS_E2E_PROFILE:-quick}
 only=${VAULTNFS_E2E_ONLY:-}
 shard=${VAULTNFS_E2E_SHARD:-0/1}
-vaultnfs='' fsx='' console='' prepare=0
+cpus=2 vaultnfs='' fsx='' console='' prepare=0
 
-usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
+usage() { sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
 while [ $# -gt 0 ]; do
   case $1 in
     --vaultnfs) vaultnfs=$2; shift 2 ;;
@@ -37,6 +39,7 @@ while [ $# -gt 0 ]; do
     --profile) profile=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
     --shard) shard=$2; shift 2 ;;
+    --cpus) cpus=$2; shift 2 ;;
     --console) console=$2; shift 2 ;;
     --prepare) prepare=1; shift ;;
     -h|--help) usage 0 ;;
@@ -69,7 +72,7 @@ cp -r "$here/guest/." "$share/"
 cp -r "$shared/fixtures/vaults/." "$share/fixtures/"
 
 timeout=$([ "$profile" = full ] && echo 5400 || echo 2700)
-args=(--timeout "$timeout" --mem 3072 --env "E2E_PROFILE=$profile" --env "E2E_ONLY=$only"
+args=(--timeout "$timeout" --mem 3072 --cpus "$cpus" --env "E2E_PROFILE=$profile" --env "E2E_ONLY=$only"
       --env "E2E_SHARD=$shard"
       --env "E2E_FSX_OPS=${VAULTNFS_E2E_FSX_OPS:-}")
 [ -n "$console" ] && args+=(--console "$console")
