@@ -44,6 +44,7 @@ TEST(ProcedureStatsTest, NoCallIsLostWhenThreadsRecordAtOnce) {
   constexpr int kThreads = 4;
   constexpr int kCallsEach = 10000;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&stats, t] {
       for (int i = 0; i < kCallsEach; ++i) {
