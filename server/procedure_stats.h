@@ -56,7 +56,7 @@ class ProcedureStats {
 
 // The log's report of `rows`: a heading that says `since` (e.g. "since the
 // start") and the total, then one aligned line per procedure, e.g.
-//   "  LOOKUP        1,050 calls    1,000 failed     9.2 us each"
+//   "  LOOKUP             1050 calls       1000 failed        9.2 us each"
 std::vector<std::string> FormatProcedureStats(std::span<const ProcedureStats::Row> rows,
                                               std::string_view since);
 
