@@ -6,7 +6,8 @@ in one file) and SVG plots drawn by gnuplot.
 Each input holds one pair of targets measured in one run: the first label is
 vaultnfs, the second its peer. Usage (bench/compare runs it):
   report.py --out DIR [--iperf iperf3.json] [--idle-rss a=KiB,b=KiB]
-            [--peak-rss a=KiB] [--profile quick|full] PAIR.json...
+            [--peak-rss a=KiB] [--profile quick|full] [--aes-gcm MB/s]
+            [--crypto OPENSSL] PAIR.json...
 Exit status 0; 1 when an input is missing or a case failed.
 """
 import argparse
@@ -116,6 +117,9 @@ def main():
     parser.add_argument("--idle-rss")
     parser.add_argument("--peak-rss")
     parser.add_argument("--profile", default="full")
+    parser.add_argument("--aes-gcm", type=float, default=0,
+                        help="AES-256-GCM MB/s on one core (openssl speed, 32 KiB)")
+    parser.add_argument("--crypto", default="", help="the OpenSSL vaultnfs runs on")
     parser.add_argument("inputs", nargs="+")
     args = parser.parse_args()
 
@@ -180,6 +184,9 @@ def main():
                      f"{'met' if met else '**missed**'}")
         if not met:
             misses.append("seqread vs loopback TCP")
+    if args.aes_gcm > 0:
+        notes.append(f"- AES-256-GCM on one core (`openssl speed`, 32 KiB): {fmt(args.aes_gcm)} MB/s; "
+                     f"vaultnfs runs on {args.crypto or 'an unknown OpenSSL'}")
     idle = kib_map(args.idle_rss)
     peak = kib_map(args.peak_rss)
     if "vaultnfs" in idle:
@@ -227,7 +234,8 @@ def main():
     with open(os.path.join(args.out, "report.md"), "w") as f:
         f.write("\n".join(lines + notes) + "\n")
     with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump({"runs": documents, "idle_rss_kib": idle, "peak_rss_kib": peak}, f, indent=1)
+        json.dump({"runs": documents, "idle_rss_kib": idle, "peak_rss_kib": peak,
+                   "aes_gcm_mb_per_s": args.aes_gcm, "crypto": args.crypto}, f, indent=1)
     plot(args.out, rows)
     print("\n".join(lines + notes))
     return 1 if failed else 0

@@ -847,4 +847,10 @@ TEST(CliBinary, MallocComesFromMimalloc) {
 #endif
 }
 
+TEST(CliBinary, VersionNamesTheOpenSslInUse) {
+  const RunResult r = Vaultnfs({"--version"}, NoPassword());
+  ExpectSuccess(r);
+  EXPECT_NE(r.out.find("\ncrypto: OpenSSL 3."), std::string::npos) << r.out;
+}
+
 }  // namespace
