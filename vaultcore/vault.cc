@@ -193,8 +193,16 @@ Result<Entry> Vault::LoadNode(const DirRef& dir, const std::string& node_name, s
   return entry;
 }
 
+Result<std::string> Vault::EncryptName(std::string_view cleartext_name,
+                                       std::string_view parent_dir_id) const {
+  if (auto known = encrypted_names_.Find(parent_dir_id, cleartext_name)) return *std::move(known);
+  auto encrypted = names_.EncryptName(cleartext_name, parent_dir_id);
+  if (encrypted.ok()) encrypted_names_.Put(parent_dir_id, cleartext_name, *encrypted);
+  return encrypted;
+}
+
 Result<Entry> Vault::LookupExact(const DirRef& dir, std::string_view name) const {
-  auto ciphertext_name = names_.EncryptName(name, dir.id);
+  auto ciphertext_name = EncryptName(name, dir.id);
   if (!ciphertext_name.ok()) return ciphertext_name.status();
   const bool shortened = names_.NeedsShortening(*ciphertext_name);
   return LoadNode(dir, names_.NodeName(*ciphertext_name), std::string(name), shortened);
@@ -425,7 +433,7 @@ Result<Entry> Vault::CreateFile(const DirRef& dir, std::string_view name, uint32
   if (existing.status().code() != Errc::kNotFound) return existing.status();
 
   const std::string nfc = NormalizeNfc(name);
-  auto ciphertext_name = names_.EncryptName(nfc, dir.id);
+  auto ciphertext_name = EncryptName(nfc, dir.id);
   if (!ciphertext_name.ok()) return ciphertext_name.status();
   const bool shortened = names_.NeedsShortening(*ciphertext_name);
   const std::string node_name = names_.NodeName(*ciphertext_name);
@@ -462,7 +470,7 @@ Result<Entry> Vault::MakeDirectory(const DirRef& dir, std::string_view name, uin
   if (existing.status().code() != Errc::kNotFound) return existing.status();
 
   const std::string nfc = NormalizeNfc(name);
-  auto ciphertext_name = names_.EncryptName(nfc, dir.id);
+  auto ciphertext_name = EncryptName(nfc, dir.id);
   if (!ciphertext_name.ok()) return ciphertext_name.status();
   const bool shortened = names_.NeedsShortening(*ciphertext_name);
   const std::string node_name = names_.NodeName(*ciphertext_name);
@@ -517,7 +525,7 @@ Result<Entry> Vault::MakeSymlink(const DirRef& dir, std::string_view name,
   if (existing.status().code() != Errc::kNotFound) return existing.status();
 
   const std::string nfc = NormalizeNfc(name);
-  auto ciphertext_name = names_.EncryptName(nfc, dir.id);
+  auto ciphertext_name = EncryptName(nfc, dir.id);
   if (!ciphertext_name.ok()) return ciphertext_name.status();
   const bool shortened = names_.NeedsShortening(*ciphertext_name);
   const std::string node_name = names_.NodeName(*ciphertext_name);
@@ -643,7 +651,7 @@ Status Vault::Rename(const DirRef& from, std::string_view from_name, const DirRe
       return exact.status();
     }
   }
-  auto ciphertext_name = names_.EncryptName(target_name, to.id);
+  auto ciphertext_name = EncryptName(target_name, to.id);
   if (!ciphertext_name.ok()) return ciphertext_name.status();
   const bool shortened = names_.NeedsShortening(*ciphertext_name);
   const std::string node_name = names_.NodeName(*ciphertext_name);

@@ -36,6 +36,7 @@
 #include "vaultcore/encrypted_file.h"
 #include "vaultcore/masterkey.h"
 #include "vaultcore/name_cipher.h"
+#include "vaultcore/name_encryption_cache.h"
 #include "vaultcore/status.h"
 #include "vaultcore/vault_config.h"
 
@@ -198,6 +199,9 @@ class Vault {
                          bool shortened) const;
   Status StatInto(const std::string& path, NodeKind kind, Attributes& attr) const;
   Result<std::string> DecryptNodeName(const DirRef& dir, const std::string& entry_name) const;
+  // names_.EncryptName, through encrypted_names_.
+  Result<std::string> EncryptName(std::string_view cleartext_name,
+                                  std::string_view parent_dir_id) const;
   Status RemoveDirectoryLocked(const Entry& entry);
   Status RemoveNodeLocked(const Entry& entry);
   // Writes name.c9s for `ciphertext_name` into `node_dir` via a temporary
@@ -222,6 +226,8 @@ class Vault {
   mutable std::unordered_map<std::string, std::string> parent_of_;           // id -> parent id
 
   mutable AttributeCache attributes_;  // every change through this Vault notes one
+  // About 10,000 names of 20 characters; none while idle.
+  mutable NameEncryptionCache encrypted_names_{2 << 20};
 
   std::mutex files_mutex_;
   struct FileKey {  // what identifies a ciphertext file
