@@ -221,8 +221,10 @@ class NodeTable {
   // Whether a cached listing, its names still current, should have its
   // attributes read again before it is used (see kMaxRereadEntries).
   bool AttributesToReread(const Listing& listing) const;
-  // `old` with every entry's attributes read from disk now; null if an
-  // entry is gone or replaced (then the directory must be listed again).
+  // `old` with its entries' attributes read from disk again: only those of
+  // the files written since, if the attribute cache can tell which, else
+  // all of them. Null if an entry read is gone or replaced (then the
+  // directory must be listed again).
   std::shared_ptr<const Listing> RereadAttributes(const Listing& old);
 
   vaultcore::Vault& vault_;

@@ -1,7 +1,9 @@
 // NodeTable's cached listings and the file locations that point into them.
 #include "server/node_table.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <memory>
@@ -192,6 +194,36 @@ TEST_F(NodeTableTest, AStaleListingHasItsAttributesReadAgain) {
   EXPECT_EQ(reread->nodes[0].attr.size, 16u);
   EXPECT_TRUE(v().attributes().IsFresh(reread->attributes_read));
   EXPECT_EQ(ListRoot(nodes), reread);
+}
+
+TEST_F(NodeTableTest, AfterWritesOnlyTheFilesWrittenAreReadAgain) {
+  const Entry a = MakeFile(root(), "a", "alpha");
+  const Entry b = MakeFile(root(), "b", "beta");
+  LetTheDirectorySettle();
+  v().SetAttributeCacheTtl(1h);
+  server::NodeTable nodes(v());
+  auto listing = ListRoot(nodes);
+  ASSERT_NE(listing, nullptr);
+  const timespec b_listed = Find(*listing, "b")->attr.mtime;
+
+  // Someone else sets b's time, which the cache hides for its TTL; this
+  // process writes a.
+  const timespec times[2] = {{0, UTIME_OMIT}, {1'000'000, 0}};
+  ASSERT_EQ(utimensat(AT_FDCWD, b.data_path().c_str(), times, 0), 0);
+  Write(a, "a longer content");
+  auto reread = ListRoot(nodes);
+  ASSERT_NE(reread, nullptr);
+  EXPECT_NE(reread, listing);
+  EXPECT_EQ(Find(*reread, "a")->attr.size, 16u);
+  EXPECT_EQ(Find(*reread, "b")->attr.mtime.tv_sec, b_listed.tv_sec) << "b was not read again";
+  EXPECT_EQ(reread->attributes_read.taken, listing->attributes_read.taken);
+  EXPECT_TRUE(v().attributes().IsFresh(reread->attributes_read));
+
+  // Any other change through the vault: every entry is read again.
+  ASSERT_TRUE(IsOk(v().SetTimes(a, std::nullopt, timespec{2'000'000, 0})));
+  auto all = ListRoot(nodes);
+  ASSERT_NE(all, nullptr);
+  EXPECT_EQ(Find(*all, "b")->attr.mtime.tv_sec, 1'000'000);
 }
 
 }  // namespace

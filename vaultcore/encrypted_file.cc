@@ -358,7 +358,7 @@ Status EncryptedFile::Write(uint64_t offset, std::span<const uint8_t> data) {
   if (!writable_) return Status(Errc::kPermission, path_ + " is open read-only");
   if (data.empty()) return Status::Ok();
   if (offset + data.size() < offset) return Status(Errc::kFileTooBig, "write past 2^64");
-  const AttributeCache::ChangeScope change(changes_);
+  const AttributeCache::ChangeScope change(changes_, fileid_);
   std::unique_lock lock(mutex_);
   Status s = EnsureHeader();
   if (!s.ok()) return s;
@@ -386,7 +386,7 @@ Result<bool> EncryptedFile::ReadChunkForRewrite(uint64_t index, std::span<uint8_
 
 Result<bool> EncryptedFile::PadUnreadableTail() {
   if (!writable_) return Status(Errc::kPermission, path_ + " is open read-only");
-  const AttributeCache::ChangeScope change(changes_);
+  const AttributeCache::ChangeScope change(changes_, fileid_);
   std::unique_lock lock(mutex_);
   auto size = SizeLocked();
   if (!size.ok()) return size.status();
@@ -410,7 +410,7 @@ Result<bool> EncryptedFile::PadUnreadableTail() {
 
 Result<bool> EncryptedFile::DropTornFragment() {
   if (!writable_) return Status(Errc::kPermission, path_ + " is open read-only");
-  const AttributeCache::ChangeScope change(changes_);
+  const AttributeCache::ChangeScope change(changes_, fileid_);
   std::unique_lock lock(mutex_);
   struct stat st;
   if (fstat(fd_, &st) != 0) return Status::FromErrno(errno, "stat " + path_);
@@ -465,7 +465,7 @@ Result<bool> EncryptedFile::WriteSealed(uint64_t offset, uint64_t length,
   if (sealed.size() != SealedSize(length) || offset % kCleartextChunkSize != 0) {
     return Status(Errc::kInvalidArgument, path_ + ": not a sealed write");
   }
-  const AttributeCache::ChangeScope change(changes_);
+  const AttributeCache::ChangeScope change(changes_, fileid_);
   std::unique_lock lock(mutex_);
   if (!header_) return Status(Errc::kInvalidArgument, path_ + ": sealed before it had a header");
   auto size = SizeLocked();
@@ -484,7 +484,7 @@ Result<bool> EncryptedFile::WriteSealed(uint64_t offset, uint64_t length,
 
 Status EncryptedFile::Truncate(uint64_t size) {
   if (!writable_) return Status(Errc::kPermission, path_ + " is open read-only");
-  const AttributeCache::ChangeScope change(changes_);
+  const AttributeCache::ChangeScope change(changes_, fileid_);
   std::unique_lock lock(mutex_);
   Status s = EnsureHeader();
   if (!s.ok()) return s;

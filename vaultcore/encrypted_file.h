@@ -38,9 +38,13 @@ class EncryptedFile {
 
   ~EncryptedFile();
   EncryptedFile(const EncryptedFile&) = delete;
-  // Every Write and Truncate from now on is a change `cache` must hear of;
-  // the cache must outlive this file.
-  void ReportChangesTo(AttributeCache* cache) { changes_ = cache; }
+  // Every Write and Truncate from now on is a change `cache` must hear of,
+  // as a change of the file `fileid` (this file's inode); the cache must
+  // outlive this file.
+  void ReportChangesTo(AttributeCache* cache, uint64_t fileid) {
+    changes_ = cache;
+    fileid_ = fileid;
+  }
   EncryptedFile& operator=(const EncryptedFile&) = delete;
 
   // Cleartext size, from the ciphertext size on disk now (so a change made
@@ -130,6 +134,7 @@ class EncryptedFile {
   // changes after that, so Seal reads it without the lock.
   std::optional<FileHeader> header_;
   AttributeCache* changes_ = nullptr;
+  uint64_t fileid_ = 0;
 };
 
 // Reads a whole small encrypted file (dirid.c9r, symlink.c9r) as a stream:

@@ -793,7 +793,7 @@ Result<std::shared_ptr<EncryptedFile>> Vault::OpenFile(const Entry& entry) {
 std::shared_ptr<EncryptedFile> Vault::ShareLocked(const FileKey& key,
                                                   std::unique_ptr<EncryptedFile> file) {
   std::shared_ptr<EncryptedFile> shared = std::move(file);
-  shared->ReportChangesTo(&attributes_);
+  shared->ReportChangesTo(&attributes_, key.inode);
   if (open_files_.size() > 1024) {
     std::erase_if(open_files_, [](const auto& kv) { return kv.second.expired(); });
   }
