@@ -70,7 +70,7 @@ class AttributeCache {
   // usage moved, nothing else did. Drops what is cached of it.
   void NoteFileChange(uint64_t fileid);
 
-  // Attributes of `path` read within the TTL in the current generation,
+  // Attributes of `path` read within the TTL and not dropped since,
   // if they are of this kind and (unless `fileid` is 0) of this object: a
   // file replaced under the same name by someone else is another object.
   std::optional<Attributes> Get(const std::string& path, NodeKind kind, uint64_t fileid = 0) const;
