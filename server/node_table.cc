@@ -627,7 +627,7 @@ std::shared_ptr<const Listing> NodeTable::RereadAttributes(const Listing& old) {
   // freshness (bench/RESULTS.md, step 32): read again only what changed.
   std::vector<uint64_t> changed;
   const auto caught_up = vault_.attributes().CatchUp(old.attributes_read, &changed);
-  listing->attributes_read = caught_up.value_or(vault_.attributes().Now());
+  listing->attributes_read = caught_up ? *caught_up : vault_.attributes().Now();
   std::sort(changed.begin(), changed.end());
   Entry entry;
   for (ListedNode& node : listing->nodes) {
