@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "vaultcore/crypto.h"
+#include "vaultcore/public_random.h"
 
 namespace server {
 
@@ -25,7 +26,7 @@ Export::Export(vaultcore::Vault& vault, ExportOptions options)
   std::memcpy(&attr_policy_.fsid, digest.data(), sizeof attr_policy_.fsid);
   // The write verifier must differ between two starts; randomness does
   // that even when the clock does not move.
-  if (!vaultcore::RandomBytes(write_verifier_).ok()) {
+  if (!vaultcore::PublicRandomBytes(write_verifier_).ok()) {
     const uint64_t now = static_cast<uint64_t>(time(nullptr));
     std::memcpy(write_verifier_.data(), &now, sizeof now);
   }

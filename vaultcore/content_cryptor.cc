@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "vaultcore/crypto.h"
+#include "vaultcore/public_random.h"
 
 namespace vaultcore {
 namespace {
@@ -133,7 +134,7 @@ class GcmCryptor final : public ContentCryptor {
   Status EncryptChunk(const FileHeader& header, uint64_t index, std::span<const uint8_t> cleartext,
                       std::span<uint8_t> out, std::span<const uint8_t> nonce) const override {
     if (nonce.empty()) {
-      Status s = RandomBytes(out.first(kGcmNonceSize));
+      Status s = PublicRandomBytes(out.first(kGcmNonceSize));
       if (!s.ok()) return s;
     } else {
       std::memcpy(out.data(), nonce.data(), kGcmNonceSize);
@@ -211,7 +212,7 @@ class CtrMacCryptor final : public ContentCryptor {
   Status EncryptChunk(const FileHeader& header, uint64_t index, std::span<const uint8_t> cleartext,
                       std::span<uint8_t> out, std::span<const uint8_t> nonce) const override {
     if (nonce.empty()) {
-      Status s = RandomBytes(out.first(kCtrNonceSize));
+      Status s = PublicRandomBytes(out.first(kCtrNonceSize));
       if (!s.ok()) return s;
     } else {
       std::memcpy(out.data(), nonce.data(), kCtrNonceSize);
@@ -293,7 +294,7 @@ std::optional<uint64_t> ContentCryptor::CleartextSize(uint64_t ciphertext_size) 
 
 Result<FileHeader> ContentCryptor::NewHeader() const {
   FileHeader header;
-  Status s = RandomBytes(std::span(header.nonce).first(nonce_size()));
+  Status s = PublicRandomBytes(std::span(header.nonce).first(nonce_size()));
   if (s.ok()) s = RandomBytes(header.content_key);
   if (!s.ok()) return s;
   return header;

@@ -67,7 +67,7 @@ Block Dbl(const Block& in) {
 }  // namespace
 
 Status RandomBytes(std::span<uint8_t> out) {
-  if (RAND_bytes(out.data(), Len(out.size())) != 1) return OpenSslError("RAND_bytes");
+  if (RAND_priv_bytes(out.data(), Len(out.size())) != 1) return OpenSslError("RAND_priv_bytes");
   return Status::Ok();
 }
 

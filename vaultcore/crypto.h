@@ -22,7 +22,9 @@ namespace vaultcore {
 using Sha1Digest = std::array<uint8_t, 20>;
 using Sha256Digest = std::array<uint8_t, 32>;
 
-// Fills `out` from OpenSSL's CSPRNG.
+// Fills `out` from OpenSSL's private CSPRNG: for keys and other secrets.
+// Values written out in the clear come from PublicRandomBytes
+// (public_random.h).
 Status RandomBytes(std::span<uint8_t> out);
 
 // scrypt (RFC 7914) with a memory cap raised to what N and r need.

@@ -6,6 +6,7 @@
 
 #include "vaultcore/codec.h"
 #include "vaultcore/crypto.h"
+#include "vaultcore/public_random.h"
 #include "vaultcore/unicode.h"
 
 namespace vaultcore {
@@ -107,7 +108,7 @@ Result<MasterKey> UnlockMasterKeyFile(std::string_view json_text, std::string_vi
 Result<std::string> WrapMasterKeyFile(const MasterKey& key, std::string_view password,
                                       ScryptParams params) {
   std::array<uint8_t, 8> salt{};
-  Status s = RandomBytes(salt);
+  Status s = PublicRandomBytes(salt);
   if (!s.ok()) return s;
   auto kek = DeriveKek(password, salt, params);
   if (!kek.ok()) return kek.status();

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "vaultcore/codec.h"
-#include "vaultcore/crypto.h"
+#include "vaultcore/public_random.h"
 #include "vaultcore/status.h"
 
 namespace vaultcore::vault_layout {
@@ -32,7 +32,7 @@ inline std::string Join(std::string_view dir, std::string_view name) {
 // A random (version 4) UUID: the form of directory ids and the config's jti.
 inline Result<std::string> NewDirectoryId() {
   std::array<uint8_t, 16> b{};
-  Status s = RandomBytes(b);
+  Status s = PublicRandomBytes(b);
   if (!s.ok()) return s;
   b[6] = (b[6] & 0x0f) | 0x40;  // version 4
   b[8] = (b[8] & 0x3f) | 0x80;  // RFC 4122 variant
