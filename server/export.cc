@@ -6,7 +6,6 @@
 #include <cstring>
 
 #include "vaultcore/crypto.h"
-#include "vaultcore/public_random.h"
 
 namespace server {
 

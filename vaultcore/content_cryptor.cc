@@ -8,7 +8,6 @@
 #include <cstring>
 
 #include "vaultcore/crypto.h"
-#include "vaultcore/public_random.h"
 
 namespace vaultcore {
 namespace {

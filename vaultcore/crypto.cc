@@ -7,7 +7,9 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -55,6 +57,24 @@ EVP_MAC* FetchedMac(const char* name) {
 
 using Block = std::array<uint8_t, 16>;
 
+constexpr size_t kPublicPoolSize = 4096;
+
+// Bytes [next, kPublicPoolSize) are still unused.
+struct PublicPool {
+  std::array<uint8_t, kPublicPoolSize> bytes;
+  size_t next = kPublicPoolSize;
+};
+
+thread_local PublicPool public_pool;
+
+// Runs in the child, on the thread that forked: the only pool it has.
+void EmptyPublicPoolInChild() { public_pool.next = kPublicPoolSize; }
+
+Status DrawPublic(std::span<uint8_t> out) {
+  if (RAND_bytes(out.data(), Len(out.size())) != 1) return OpenSslError("RAND_bytes");
+  return Status::Ok();
+}
+
 // Doubling in GF(2^128) as RFC 5297 §2.3 defines it.
 Block Dbl(const Block& in) {
   Block out;
@@ -68,6 +88,20 @@ Block Dbl(const Block& in) {
 
 Status RandomBytes(std::span<uint8_t> out) {
   if (RAND_priv_bytes(out.data(), Len(out.size())) != 1) return OpenSslError("RAND_priv_bytes");
+  return Status::Ok();
+}
+
+Status PublicRandomBytes(std::span<uint8_t> out) {
+  if (out.empty()) return Status::Ok();  // memcpy must not see its null pointer
+  static const bool fork_handled = pthread_atfork(nullptr, nullptr, EmptyPublicPoolInChild) == 0;
+  if (!fork_handled || out.size() > kPublicPoolSize / 8) return DrawPublic(out);
+  if (kPublicPoolSize - public_pool.next < out.size()) {
+    Status s = DrawPublic(public_pool.bytes);
+    if (!s.ok()) return s;
+    public_pool.next = 0;
+  }
+  std::memcpy(out.data(), public_pool.bytes.data() + public_pool.next, out.size());
+  public_pool.next += out.size();
   return Status::Ok();
 }
 

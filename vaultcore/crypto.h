@@ -22,10 +22,20 @@ namespace vaultcore {
 using Sha1Digest = std::array<uint8_t, 20>;
 using Sha256Digest = std::array<uint8_t, 32>;
 
-// Fills `out` from OpenSSL's private CSPRNG: for keys and other secrets.
-// Values written out in the clear come from PublicRandomBytes
-// (public_random.h).
+// Fills `out` from OpenSSL's private CSPRNG: for keys and other secrets,
+// so no key is ever drawn before it is used.
 Status RandomBytes(std::span<uint8_t> out);
+
+// Fills `out` with random bytes for a value written out in the clear
+// (nonces, salts, directory ids, the write verifier), from a per-thread
+// pool of 4 KiB that OpenSSL's public CSPRNG refills. OpenSSL 3.0's
+// RAND_bytes costs about 1 µs a call whatever its size, and the server
+// draws a 12-byte nonce for every chunk it encrypts: three calls per
+// CREATE and 32 per MiB written were 8 % of the workers' time in CREATEs
+// (bench/RESULTS.md, step 33). Every byte is handed out once; a child
+// process forked by a thread that has a pool starts with an empty one, so
+// parent and child never draw the same bytes.
+Status PublicRandomBytes(std::span<uint8_t> out);
 
 // scrypt (RFC 7914) with a memory cap raised to what N and r need.
 Status Scrypt(std::span<const uint8_t> password, std::span<const uint8_t> salt, uint64_t n,

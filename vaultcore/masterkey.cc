@@ -6,7 +6,6 @@
 
 #include "vaultcore/codec.h"
 #include "vaultcore/crypto.h"
-#include "vaultcore/public_random.h"
 #include "vaultcore/unicode.h"
 
 namespace vaultcore {

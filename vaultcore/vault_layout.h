@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "vaultcore/codec.h"
-#include "vaultcore/public_random.h"
+#include "vaultcore/crypto.h"
 #include "vaultcore/status.h"
 
 namespace vaultcore::vault_layout {
