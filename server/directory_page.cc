@@ -27,13 +27,17 @@ size_t Padded(size_t n) { return (n + 3) & ~size_t{3}; }
 // entry3: value-follows, fileid, name, cookie.
 size_t EntrySize(std::string_view name) { return 4 + 8 + 4 + Padded(name.size()) + 8; }
 
+// A page holds as many entries as the reply's budget does: READDIR's
+// count, READDIRPLUS's maxcount. READDIRPLUS's dircount bounds nothing
+// here. RFC 1813 has it save a server from reading more of a directory
+// than the client will use, but a listing here is read whole and cached
+// anyway, so a page cut short would only cost the client another round
+// trip. Linux's knfsd and nfs-ganesha fill pages to maxcount as well, and
+// recent Linux clients send maxcount as dircount (older ones an eighth).
 class PageWriter {
  public:
   PageWriter(Request& request, const ReaddirArgs& args, bool plus)
-      : request_(request),
-        plus_(plus),
-        dircount_(std::min<size_t>(args.count, kMaxPage)),
-        maxcount_(std::min<size_t>(args.maxcount, kMaxPage)) {}
+      : request_(request), plus_(plus), maxcount_(std::min<size_t>(args.maxcount, kMaxPage)) {}
 
   // The reply so far: status, dir attributes, verifier. Counted against
   // maxcount together with the closing "no more entries" and eof.
@@ -93,9 +97,7 @@ class PageWriter {
   size_t SizeOf(std::string_view name) const {
     return EntrySize(name) + (plus_ ? kPostOpAttrSize + kPostOpFhSize : 0);
   }
-  bool Fits(std::string_view name) const {
-    return used_ + SizeOf(name) <= maxcount_ && dir_used_ + EntrySize(name) <= dircount_;
-  }
+  bool Fits(std::string_view name) const { return used_ + SizeOf(name) <= maxcount_; }
   void BeginEntry(std::string_view name, uint64_t fileid, uint64_t cookie) {
     rpc::XdrWriter& out = request_.reply;
     out.Bool(true);
@@ -105,16 +107,13 @@ class PageWriter {
   }
   void Count(std::string_view name) {
     used_ += SizeOf(name);
-    dir_used_ += EntrySize(name);
     ++count_;
   }
 
   Request& request_;
   const bool plus_;
-  const size_t dircount_;
   const size_t maxcount_;
   size_t used_ = 0;
-  size_t dir_used_ = 0;
   size_t count_ = 0;
 };
 

@@ -6,8 +6,9 @@
 // stable order. The cookie verifier names the listing; a client resuming a
 // listing that has changed since gets BAD_COOKIE and starts again, instead
 // of silently skipping or repeating names. Replies never exceed the
-// client's byte budgets; a budget too small for a single entry is TOOSMALL,
-// never an empty page without eof.
+// client's byte budget (READDIR's count, READDIRPLUS's maxcount; dircount
+// is a hint, see PageWriter) and fill it; a budget too small for a single
+// entry is TOOSMALL, never an empty page without eof.
 #pragma once
 
 #include "server/nfs3_args.h"

@@ -83,7 +83,7 @@ struct ReaddirArgs {
   uint64_t cookie = 0;
   uint64_t verifier = 0;
   uint32_t count = 0;     // READDIR: the whole reply
-  uint32_t maxcount = 0;  // READDIRPLUS: the whole reply; `count` is dircount
+  uint32_t maxcount = 0;  // READDIRPLUS: the whole reply; `count` is dircount, a hint
 };
 
 struct CommitArgs {

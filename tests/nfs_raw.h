@@ -161,6 +161,7 @@ struct DirEntry {
   uint64_t cookie = 0;
   std::optional<fattr3> attr;  // READDIRPLUS only
   std::optional<Fh> fh;        // READDIRPLUS only
+  size_t wire_size = 0;        // encoded in its page, value-follows included
 };
 
 // One READDIR or READDIRPLUS reply.
@@ -171,7 +172,6 @@ struct DirPage {
   std::vector<DirEntry> entries;
   bool eof = false;
   size_t encoded_size = 0;  // the whole result (READDIR3res), as sent
-  size_t dir_bytes = 0;     // the entries without attributes and handles
 };
 
 struct MountResult {
@@ -554,10 +554,16 @@ class RawNfs {
     return arg;
   }
 
-  // entry3 without the attributes and handle of entryplus3: value-follows,
-  // fileid, name, cookie.
-  static size_t DirBytes(const char* name) {
-    return 4 + 8 + 4 + ((std::strlen(name) + 3) & ~size_t{3}) + 8;
+  static size_t Padded(size_t n) { return (n + 3) & ~size_t{3}; }
+  // value-follows, fileid, name, cookie
+  static size_t WireSize(const entry3& e) { return 4 + 8 + 4 + Padded(std::strlen(e.name)) + 8; }
+  // and the attributes and handle, each after its "follows"
+  static size_t WireSize(const entryplus3& e) {
+    const size_t attr = e.name_attributes.attributes_follow != 0 ? 84 : 0;
+    const size_t handle = e.name_handle.handle_follows != 0
+                              ? 4 + Padded(e.name_handle.post_op_fh3_u.handle.data.data_len)
+                              : 0;
+    return 4 + 8 + 4 + Padded(std::strlen(e.name)) + 8 + 4 + attr + 4 + handle;
   }
 
   template <typename Res>
@@ -680,7 +686,6 @@ class RawNfs {
       for (const void* p = ok.reply.entries; p != nullptr;) {
         const auto e = Load<Entry>(p);
         page.entries.push_back(EntryOf(e));
-        page.dir_bytes += DirBytes(e.name);
         p = e.nextentry;
       }
       page.eof = ok.reply.eof != 0;
@@ -689,10 +694,11 @@ class RawNfs {
   }
 
   static DirEntry EntryOf(const entry3& e) {
-    return {e.fileid, e.name, e.cookie, std::nullopt, std::nullopt};
+    return {e.fileid, e.name, e.cookie, std::nullopt, std::nullopt, WireSize(e)};
   }
   static DirEntry EntryOf(const entryplus3& e) {
-    DirEntry entry{e.fileid, e.name, e.cookie, AttrOf(e.name_attributes), std::nullopt};
+    DirEntry entry{e.fileid,     e.name,     e.cookie, AttrOf(e.name_attributes),
+                   std::nullopt, WireSize(e)};
     if (e.name_handle.handle_follows != 0) entry.fh = FhOf(e.name_handle.post_op_fh3_u.handle);
     return entry;
   }
