@@ -197,12 +197,16 @@ def main():
                      f"{idle.get('ganesha', 0) / 1024:.1f} MiB")
         if not met:
             misses.append("idle RSS")
-    if "vaultnfs" in peak:
-        met = peak["vaultnfs"] / 1024 < PEAK_RSS_LIMIT_MIB
-        notes.append(f"- vaultnfs peak RSS through the whole run: **{peak['vaultnfs'] / 1024:.1f} MiB**"
+    # Each vaultnfs server's own peak: the one on disk runs every workload,
+    # the one on tmpfs the write-heavy ones, which can reach higher.
+    for server in ("vaultnfs", "vaultnfs-tmpfs"):
+        if server not in peak:
+            continue
+        met = peak[server] / 1024 < PEAK_RSS_LIMIT_MIB
+        notes.append(f"- {server} peak RSS through the whole run: **{peak[server] / 1024:.1f} MiB**"
                      f" (target < {PEAK_RSS_LIMIT_MIB} MiB: {'met' if met else '**missed**'})")
         if not met:
-            misses.append("peak RSS")
+            misses.append(f"peak RSS ({server})")
     if misses:
         notes.append(f"- targets missed: {', '.join(misses)}")
     if bounds:
