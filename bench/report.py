@@ -198,7 +198,7 @@ def main():
         if not met:
             misses.append("idle RSS")
     # Each vaultnfs server's own peak: the one on disk runs every workload,
-    # the one on tmpfs the write-heavy ones, which can reach higher.
+    # the one on tmpfs only some, yet its writes can take it higher.
     for server in ("vaultnfs", "vaultnfs-tmpfs"):
         if server not in peak:
             continue
