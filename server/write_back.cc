@@ -28,6 +28,15 @@ constexpr uint64_t kChunk = vaultcore::kCleartextChunkSize;
 // system call per MiB rather than one per chunk.
 constexpr size_t kMaxRunChunks = 32;
 
+// How far past the reach of a file (on disk, landing and buffered) a
+// whole-chunk write may start and still be sealed. A client streaming a new
+// file sends its WRITEs in order, but the workers take them up in another
+// one about half the time (a 1 MiB WRITE at 32 in flight); each of those
+// was buffered, which copied it twice and held the budget. The server lets
+// 16 MiB of calls in at once (ConnectionLimits), so a gap wider than that
+// is not about to be filled by a write already here.
+constexpr uint64_t kSealAhead = uint64_t{16} << 20;
+
 // The ciphertext of a sealed write (see Write), kept by the thread that
 // sealed it until it lands: no allocation per WRITE.
 std::span<uint8_t> ThreadSealBuffer(size_t size) {
@@ -454,8 +463,9 @@ bool WriteBackBuffer::CanSealLocked(const FileState& state, const WritePlan& pla
   if (!SpansWholeChunks(offset, length) || offset < plan.disk_size) return false;
   uint64_t landing_end = 0;
   for (const auto& [start, end] : state.landing) landing_end = std::max(landing_end, end);
+  const uint64_t reach_needed = offset - std::min(offset, kSealAhead);
   return IsWholeChunkWriteLocked(state, offset, length,
-                                 ContinuesToLocked(state, plan.disk_size, offset),
+                                 ContinuesToLocked(state, plan.disk_size, reach_needed),
                                  std::max(plan.old_end, landing_end));
 }
 

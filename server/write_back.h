@@ -26,13 +26,15 @@
 // When it extends the file (starts at or past its end on disk), its
 // encryption runs without the file's lock (EncryptedFile::Seal), so that
 // the many WRITEs a client streams into one file at once are encrypted in
-// parallel. Such a write may also start past the end of file on disk when
-// writes being encrypted now, or buffered chunks, fill the gap; it then
-// lands after them (the buffered ones written out first), and if one of
-// them fails or the file changes meanwhile, it is written the ordinary way
-// instead. The file never holds a gap. An overwrite within the file is
-// encrypted under the lock: sealing those too made the Linux client's
-// random-write runs bimodal (bench/RESULTS.md, step 20).
+// parallel. Such a write may also start past the end of file on disk, by
+// up to 16 MiB (kSealAhead): with many WRITEs in flight, the one that fills
+// the gap is usually being taken up by another thread at that moment. It
+// lands after the writes below it (buffered chunks written out first) if
+// by then they fill the gap; if they do not, or one of them fails, or the
+// file changes meanwhile, it is written the ordinary way instead, its
+// encryption wasted. The file never holds a gap. An overwrite within the
+// file is encrypted under the lock: sealing those too made the Linux
+// client's random-write runs bimodal (bench/RESULTS.md, step 20).
 // A flush that fails drops the file's buffered data (keeping it would pin
 // the budget and show readers bytes that may never reach the disk) and the
 // error becomes sticky: the next Commit of that file reports it, so the
@@ -207,7 +209,8 @@ class WriteBackBuffer {
   // gap once the writes landing now and the buffered chunks are counted.
   static bool ContinuesToLocked(const FileState& state, uint64_t disk_size, uint64_t offset);
   // Whether a write may be sealed: it extends the file, and it would pass
-  // IsWholeChunkWriteLocked once the writes landing now are on disk.
+  // IsWholeChunkWriteLocked once the writes landing now are on disk and a
+  // gap of at most 16 MiB before it is filled.
   static bool CanSealLocked(const FileState& state, const WritePlan& plan, uint64_t offset,
                             size_t length);
   // Encrypts `data` with the lock released, then, once the writes landing

@@ -121,6 +121,66 @@ TEST_P(WriteBackSealingTest, StreamedWholeChunkWritesEncryptTogetherAndLandInOrd
   ExpectBuffered(buffer, file, model);
 }
 
+// The workers take a client's streamed WRITEs up out of order: a
+// whole-chunk write that arrives before the one below it, past the end of
+// file, is encrypted at once all the same, and lands after the lower one
+// fills the gap. Neither is buffered.
+TEST_P(WriteBackSealingTest, WholeChunkWritePastAGapIsSealedAndLandsOnceTheGapIsFilled) {
+  FilePtr file = Create();
+  ASSERT_NE(file, nullptr);
+  WriteBackBuffer buffer(NoIdle());
+  Bytes model = RandomBytes(4 * kChunk, rng_);
+  ASSERT_TRUE(IsOk(buffer.Write(file, 0, model)));
+  const Bytes lower_data = RandomBytes(4 * kChunk, rng_);
+  const Bytes upper_data = RandomBytes(4 * kChunk, rng_);
+
+  GatedWrite upper(buffer, file, 8 * kChunk, upper_data);
+  ASSERT_TRUE(Eventually([&] { return upper.gate().arrived(); }))
+      << "the write past the gap was not encrypted (buffered instead)";
+  GatedWrite lower(buffer, file, 4 * kChunk, lower_data);
+  ASSERT_TRUE(Eventually([&] { return lower.gate().arrived(); }));
+  upper.gate().Open();
+  ASSERT_TRUE(Eventually([&] { return upper.gate().finished(); }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(upper.done()) << "landed (or was buffered) before the write below it";
+  ASSERT_TRUE(IsOk(lower.Finish()));
+  ASSERT_TRUE(IsOk(upper.Finish()));
+  ModelWrite(model, 4 * kChunk, lower_data);
+  ModelWrite(model, 8 * kChunk, upper_data);
+  EXPECT_EQ(buffer.buffered_bytes(), 0u);
+  ExpectOnDisk(file->path(), model);
+  ExpectBuffered(buffer, file, model);
+}
+
+// A write past a gap that nothing fills while it is encrypted is buffered
+// after all (the file never holds a hole); one further past the end of file
+// than a gap about to be filled is buffered without being encrypted first.
+TEST_P(WriteBackSealingTest, WholeChunkWritePastAGapLeftOpenIsBuffered) {
+  FilePtr file = Create();
+  ASSERT_NE(file, nullptr);
+  WriteBackBuffer buffer(NoIdle());
+  Bytes model = RandomBytes(4 * kChunk, rng_);
+  ASSERT_TRUE(IsOk(buffer.Write(file, 0, model)));
+  const Bytes near_data = RandomBytes(4 * kChunk, rng_);
+  const Bytes far_data = RandomBytes(4 * kChunk, rng_);
+  const uint64_t far_offset = 12 * kChunk + (uint64_t{16} << 20);
+
+  GatedWrite near(buffer, file, 8 * kChunk, near_data);
+  ASSERT_TRUE(Eventually([&] { return near.gate().arrived(); }));
+  ASSERT_TRUE(IsOk(near.Finish()));
+  EXPECT_EQ(buffer.buffered_bytes(), 4 * kChunk);
+  GatedWrite far(buffer, file, far_offset, far_data);
+  ASSERT_TRUE(Eventually([&] { return far.done(); }));
+  EXPECT_FALSE(far.gate().arrived()) << "encrypted a write no gap-filling write could be near";
+  ASSERT_TRUE(IsOk(far.Finish()));
+  EXPECT_EQ(buffer.buffered_bytes(), 8 * kChunk);
+  ModelWrite(model, 8 * kChunk, near_data);
+  ModelWrite(model, far_offset, far_data);
+  ExpectBuffered(buffer, file, model);
+  ASSERT_TRUE(IsOk(buffer.Commit(file)));
+  ExpectOnDisk(file->path(), model);
+}
+
 // Buffered chunks that continue the file up to a whole-chunk write are
 // written out first, and the write then goes straight to the file after
 // them; a buffered chunk past it stays buffered.

@@ -506,9 +506,10 @@ TEST_P(WriteBackTest, FailedFlushOfTheSameFileFailsTheWrite) {
   ASSERT_NE(file, nullptr);
   WriteBackBuffer buffer(NoIdle(2 * kChunk));
   ASSERT_TRUE(IsOk(buffer.Write(file, 0, RandomBytes(kChunk - 1, rng_))));
-  // Making room means writing out this file's own earlier data.
-  EXPECT_TRUE(
-      HasCode(buffer.Write(file, 2 * kChunk, RandomBytes(2 * kChunk, rng_)), Errc::kPermission));
+  // Making room means writing out this file's own earlier data. (Off a
+  // chunk's start: a whole-chunk write would be sealed, and fail there.)
+  EXPECT_TRUE(HasCode(buffer.Write(file, 2 * kChunk + 1, RandomBytes(2 * kChunk - 1, rng_)),
+                      Errc::kPermission));
   EXPECT_EQ(buffer.buffered_bytes(), 0u);
   ExpectBuffered(buffer, file, {});
   // The earlier, acknowledged write was lost too: Commit says so.
