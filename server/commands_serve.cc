@@ -122,7 +122,7 @@ int RunServe(const Invocation& invocation) {
       "group every file shows (default: the vault directory's group)")(
       "workers", po::value<unsigned>()->default_value(0)->value_name("N"),
       "threads for reads, writes and changes (0: one per core)")(
-      "write-back-mib", po::value<size_t>()->default_value(32)->value_name("MIB"),
+      "write-back-mib", po::value<size_t>()->default_value(16)->value_name("MIB"),
       "memory for UNSTABLE writes awaiting COMMIT")(
       "attr-cache-ms", po::value<uint32_t>()->default_value(1000)->value_name("MS"),
       "reuse attributes, and data read ahead, this long while nothing changed here; what "

@@ -98,7 +98,9 @@ class WriteBackBuffer {
     // Bound on buffered cleartext bytes over all files. buffered_bytes()
     // never exceeds it. A single write that would need more than this on
     // its own is written straight through instead.
-    size_t max_bytes = size_t{32} << 20;  // bench/RESULTS.md: as fast as 64, 50 MiB less peak
+    // bench/RESULTS.md (steps 5 and 36): 32 MiB wrote as fast as 64 for
+    // 50 MiB less peak, and 16 as fast as 32 for 30 MiB less.
+    size_t max_bytes = size_t{16} << 20;
     // A file with no write for this long is written out and fsynced by a
     // background thread, which looks every idle_flush / 2. Zero or less: no
     // background thread; data waits for a commit, pressure or shutdown, and
