@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <thread>
 #include <vector>
@@ -87,69 +88,54 @@ class GatedWrite {
   std::thread thread_;  // last: it uses the members above
 };
 
-class WriteBackSealingTest : public WriteBackTest {};
+class WriteBackSealingTest : public WriteBackTest {
+ protected:
+  // Two writers stream whole chunks into a file of four chunks: one at
+  // chunk 4, one at chunk 8 (past the end of file on disk) that ends the
+  // file mid-chunk. Both encrypt at the same time, the file's lock free,
+  // whichever starts first; the upper one lands after the lower one fills
+  // the gap, and neither is buffered.
+  void ExpectBothSealedAndLandedInOrder(bool upper_first) {
+    FilePtr file = Create();
+    ASSERT_NE(file, nullptr);
+    WriteBackBuffer buffer(NoIdle());
+    Bytes model = RandomBytes(4 * kChunk, rng_);
+    ASSERT_TRUE(IsOk(buffer.Write(file, 0, model)));
+    const Bytes lower_data = RandomBytes(4 * kChunk, rng_);
+    const Bytes upper_data = RandomBytes(5 * kChunk + 9, rng_);
 
-// Two writers streaming whole chunks into one file encrypt at the same
-// time, the file's lock free; the one past the end of file on disk lands
-// after the one that fills the gap, and neither is buffered.
-TEST_P(WriteBackSealingTest, StreamedWholeChunkWritesEncryptTogetherAndLandInOrder) {
-  FilePtr file = Create();
-  ASSERT_NE(file, nullptr);
-  WriteBackBuffer buffer(NoIdle());
-  Bytes model = RandomBytes(4 * kChunk, rng_);
-  ASSERT_TRUE(IsOk(buffer.Write(file, 0, model)));
-  const Bytes first = RandomBytes(4 * kChunk, rng_);
-  const Bytes second = RandomBytes(5 * kChunk + 9, rng_);  // ends the file mid-chunk
-
-  GatedWrite lower(buffer, file, 4 * kChunk, first);
-  ASSERT_TRUE(Eventually([&] { return lower.gate().arrived(); }));
-  GatedWrite upper(buffer, file, 8 * kChunk, second);
-  const bool together = Eventually([&] { return upper.gate().arrived(); });
-  EXPECT_TRUE(together) << "the second write did not start encrypting while the first was";
-  if (together) {
-    upper.gate().Open();
-    ASSERT_TRUE(Eventually([&] { return upper.gate().finished(); }));
+    std::optional<GatedWrite> lower;
+    std::optional<GatedWrite> upper;
+    auto start_lower = [&] { lower.emplace(buffer, file, 4 * kChunk, lower_data); };
+    if (!upper_first) start_lower();
+    upper.emplace(buffer, file, 8 * kChunk, upper_data);
+    ASSERT_TRUE(Eventually([&] { return upper->gate().arrived(); }))
+        << "the write past the end of file was not encrypted (buffered instead)";
+    if (upper_first) start_lower();
+    ASSERT_TRUE(Eventually([&] { return lower->gate().arrived(); }));
+    upper->gate().Open();
+    ASSERT_TRUE(Eventually([&] { return upper->gate().finished(); }));
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    EXPECT_FALSE(upper.done()) << "landed (or was buffered) before the write below it";
+    EXPECT_FALSE(upper->done()) << "landed (or was buffered) before the write below it";
+    ASSERT_TRUE(IsOk(lower->Finish()));
+    ASSERT_TRUE(IsOk(upper->Finish()));
+    ModelWrite(model, 4 * kChunk, lower_data);
+    ModelWrite(model, 8 * kChunk, upper_data);
+    EXPECT_EQ(buffer.buffered_bytes(), 0u);
+    ExpectOnDisk(file->path(), model);
+    ExpectBuffered(buffer, file, model);
   }
-  ASSERT_TRUE(IsOk(lower.Finish()));
-  ASSERT_TRUE(IsOk(upper.Finish()));
-  ModelWrite(model, 4 * kChunk, first);
-  ModelWrite(model, 8 * kChunk, second);
-  EXPECT_EQ(buffer.buffered_bytes(), 0u);
-  ExpectOnDisk(file->path(), model);
-  ExpectBuffered(buffer, file, model);
+};
+
+TEST_P(WriteBackSealingTest, StreamedWholeChunkWritesEncryptTogetherAndLandInOrder) {
+  ExpectBothSealedAndLandedInOrder(/*upper_first=*/false);
 }
 
-// The workers take a client's streamed WRITEs up out of order: a
-// whole-chunk write that arrives before the one below it, past the end of
-// file, is encrypted at once all the same, and lands after the lower one
-// fills the gap. Neither is buffered.
+// The workers take a client's streamed WRITEs up out of order: the upper
+// write, which arrives first, does not continue the file yet, and is
+// encrypted all the same.
 TEST_P(WriteBackSealingTest, WholeChunkWritePastAGapIsSealedAndLandsOnceTheGapIsFilled) {
-  FilePtr file = Create();
-  ASSERT_NE(file, nullptr);
-  WriteBackBuffer buffer(NoIdle());
-  Bytes model = RandomBytes(4 * kChunk, rng_);
-  ASSERT_TRUE(IsOk(buffer.Write(file, 0, model)));
-  const Bytes lower_data = RandomBytes(4 * kChunk, rng_);
-  const Bytes upper_data = RandomBytes(4 * kChunk, rng_);
-
-  GatedWrite upper(buffer, file, 8 * kChunk, upper_data);
-  ASSERT_TRUE(Eventually([&] { return upper.gate().arrived(); }))
-      << "the write past the gap was not encrypted (buffered instead)";
-  GatedWrite lower(buffer, file, 4 * kChunk, lower_data);
-  ASSERT_TRUE(Eventually([&] { return lower.gate().arrived(); }));
-  upper.gate().Open();
-  ASSERT_TRUE(Eventually([&] { return upper.gate().finished(); }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  EXPECT_FALSE(upper.done()) << "landed (or was buffered) before the write below it";
-  ASSERT_TRUE(IsOk(lower.Finish()));
-  ASSERT_TRUE(IsOk(upper.Finish()));
-  ModelWrite(model, 4 * kChunk, lower_data);
-  ModelWrite(model, 8 * kChunk, upper_data);
-  EXPECT_EQ(buffer.buffered_bytes(), 0u);
-  ExpectOnDisk(file->path(), model);
-  ExpectBuffered(buffer, file, model);
+  ExpectBothSealedAndLandedInOrder(/*upper_first=*/true);
 }
 
 // A write past a gap that nothing fills while it is encrypted is buffered
