@@ -106,13 +106,20 @@ class WriteBackSealingTest : public WriteBackTest {
 
     std::optional<GatedWrite> lower;
     std::optional<GatedWrite> upper;
-    auto start_lower = [&] { lower.emplace(buffer, file, 4 * kChunk, lower_data); };
-    if (!upper_first) start_lower();
+    // Each starts encrypting (arrives at its gate) before the other starts.
+    auto start_lower = [&] {
+      lower.emplace(buffer, file, 4 * kChunk, lower_data);
+      return Eventually([&] { return lower->gate().arrived(); });
+    };
+    if (!upper_first) {
+      ASSERT_TRUE(start_lower());
+    }
     upper.emplace(buffer, file, 8 * kChunk, upper_data);
     ASSERT_TRUE(Eventually([&] { return upper->gate().arrived(); }))
         << "the write past the end of file was not encrypted (buffered instead)";
-    if (upper_first) start_lower();
-    ASSERT_TRUE(Eventually([&] { return lower->gate().arrived(); }));
+    if (upper_first) {
+      ASSERT_TRUE(start_lower());
+    }
     upper->gate().Open();
     ASSERT_TRUE(Eventually([&] { return upper->gate().finished(); }));
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
