@@ -556,14 +556,15 @@ class RawNfs {
 
   static size_t Padded(size_t n) { return (n + 3) & ~size_t{3}; }
   // value-follows, fileid, name, cookie
-  static size_t WireSize(const entry3& e) { return 4 + 8 + 4 + Padded(std::strlen(e.name)) + 8; }
-  // and the attributes and handle, each after its "follows"
+  static size_t EntryBytes(const char* name) { return 4 + 8 + 4 + Padded(std::strlen(name)) + 8; }
+  static size_t WireSize(const entry3& e) { return EntryBytes(e.name); }
+  // and the attributes (a fattr3 is 84 bytes) and handle, each after its "follows"
   static size_t WireSize(const entryplus3& e) {
     const size_t attr = e.name_attributes.attributes_follow != 0 ? 84 : 0;
     const size_t handle = e.name_handle.handle_follows != 0
                               ? 4 + Padded(e.name_handle.post_op_fh3_u.handle.data.data_len)
                               : 0;
-    return 4 + 8 + 4 + Padded(std::strlen(e.name)) + 8 + 4 + attr + 4 + handle;
+    return EntryBytes(e.name) + 4 + attr + 4 + handle;
   }
 
   template <typename Res>
