@@ -1,7 +1,9 @@
 #include "server/directory_page.h"
 
 #include <algorithm>
+#include <array>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "server/nfs3_common.h"
@@ -117,6 +119,35 @@ class PageWriter {
   size_t count_ = 0;
 };
 
+// The handles made before for the nodes of a listing, looked up a window
+// of nodes at a time (NodeTable::ListedHandles): a window is about a
+// fifth of a 64 KiB page, so a page wastes at most a few lookups.
+class ListedHandleWindow {
+ public:
+  ListedHandleWindow(NodeTable& table, std::span<const ListedNode> nodes)
+      : table_(table), nodes_(nodes) {}
+
+  // The handle of node `i`, if one was made before for it as listed.
+  const std::optional<FileHandle>& At(size_t i) {
+    if (i < begin_ || i >= end_) {
+      begin_ = i;
+      end_ = std::min(i + kWindow, nodes_.size());
+      table_.ListedHandles(nodes_.subspan(begin_, end_ - begin_),
+                           std::span(handles_).first(end_ - begin_));
+    }
+    return handles_[i - begin_];
+  }
+
+ private:
+  static constexpr size_t kWindow = 64;
+
+  NodeTable& table_;
+  const std::span<const ListedNode> nodes_;
+  std::array<std::optional<FileHandle>, kWindow> handles_;
+  size_t begin_ = 0;
+  size_t end_ = 0;  // handles_ holds nodes [begin_, end_)
+};
+
 void EncodeFailure(Request& request, Stat stat, const Entry& dir) {
   EncodeStat(request, stat);
   EncodeAttr(request, dir);
@@ -166,6 +197,7 @@ void EncodeDirectoryPage(Request& request, const ReaddirArgs& args, bool plus) {
   const bool refresh = !request.exp.vault().attributes().IsFresh(listed.attributes_read);
   // Node i has cookie i + 3, whatever was skipped before it.
   const size_t first = cookie >= 2 ? cookie - 2 : nodes.size();
+  ListedHandleWindow handles(request.exp.nodes(), nodes);
   Entry entry;  // each node in turn, its strings' memory reused
   for (size_t i = first; !full && i < nodes.size(); ++i) {
     const ListedNode& node = nodes[i];
@@ -179,7 +211,7 @@ void EncodeDirectoryPage(Request& request, const ReaddirArgs& args, bool plus) {
     // its whole Entry (names and paths) is not built, which was 15 % of
     // the server's instructions for a READDIRPLUS page (callgrind).
     if (plus && !refresh && request.exp.ShowsOwnAttributes(node.kind())) {
-      if (auto handle = request.exp.nodes().ListedHandle(node)) {
+      if (const std::optional<FileHandle>& handle = handles.At(i)) {
         full = !page.AddAsListed(node, i + 3, *handle);
         continue;
       }

@@ -222,14 +222,19 @@ Result<vaultcore::Sha1Digest> NodeTable::HashOf(const std::string& dir_id) {
   return hash;
 }
 
-std::optional<FileHandle> NodeTable::ListedHandle(const ListedNode& node) {
+void NodeTable::ListedHandles(std::span<const ListedNode> nodes,
+                              std::span<std::optional<FileHandle>> handles) {
   std::lock_guard lock(mutex_);
-  auto it = files_.find(node.attr.fileid);
-  if (it == files_.end() || !it->second.handle || it->second.listed.node != &node ||
-      !SameTime(it->second.ctime, node.attr.ctime)) {
-    return std::nullopt;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const ListedNode& node = nodes[i];
+    auto it = files_.find(node.attr.fileid);
+    if (it == files_.end() || !it->second.handle || it->second.listed.node != &node ||
+        !SameTime(it->second.ctime, node.attr.ctime)) {
+      handles[i].reset();
+    } else {
+      handles[i] = it->second.handle;
+    }
   }
-  return *it->second.handle;
 }
 
 Result<FileHandle> NodeTable::HandleFor(const Entry& entry, const ListedNode* listed) {

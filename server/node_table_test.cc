@@ -6,10 +6,12 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "vaultcore/vault_test_fixture.h"
 
@@ -128,6 +130,52 @@ TEST_F(NodeTableTest, FilesKnownOnlyByPlaceResolveToTheirWholeEntry) {
     ASSERT_TRUE(IsOk(again));
     EXPECT_EQ(again->bytes, handle->bytes);
   }
+}
+
+// A READDIRPLUS page takes the handles of a listing's nodes from the
+// table, many at once: a node has one once HandleFor made it for that very
+// node, a directory never, and a listing taken again gets them too.
+TEST_F(NodeTableTest, ListedHandlesAreThoseMadeForTheNodesAsListed) {
+  MakeFile(root(), "a", "alpha");
+  MakeFile(root(), "b", "beta");
+  MakeDir(root(), "d");
+  LetTheDirectorySettle();
+  server::NodeTable nodes(v());
+  auto listing = ListRoot(nodes);
+  ASSERT_NE(listing, nullptr);
+  ASSERT_EQ(listing->nodes.size(), 3u);
+  auto made = [&](const server::Listing& of, std::string_view name) {
+    for (const server::ListedNode& node : of.nodes) {
+      if (node.name == name) return nodes.HandleFor(of.EntryOf(node), &node);
+    }
+    return Result<server::FileHandle>(Status(Errc::kNotFound, std::string(name)));
+  };
+  // Every slot starts set: each must be written.
+  auto listed_handles = [&](const server::Listing& of) {
+    std::vector<std::optional<server::FileHandle>> handles(of.nodes.size(), server::FileHandle{});
+    nodes.ListedHandles(of.nodes, handles);
+    std::map<std::string, std::optional<server::FileHandle>> by_name;
+    for (size_t i = 0; i < handles.size(); ++i) by_name[of.nodes[i].name] = handles[i];
+    return by_name;
+  };
+  auto handle_a = made(*listing, "a");
+  ASSERT_TRUE(IsOk(handle_a));
+  ASSERT_TRUE(IsOk(made(*listing, "d")));
+
+  auto handles = listed_handles(*listing);
+  ASSERT_TRUE(handles["a"].has_value());
+  EXPECT_EQ(handles["a"]->bytes, handle_a->bytes);
+  EXPECT_FALSE(handles["b"].has_value()) << "none made for it yet";
+  EXPECT_FALSE(handles["d"].has_value()) << "a directory's handle is not kept";
+
+  nodes.DirectoryChanged("");
+  auto relisted = ListRoot(nodes);
+  ASSERT_NE(relisted, nullptr);
+  ASSERT_NE(relisted, listing);
+  handles = listed_handles(*relisted);
+  ASSERT_TRUE(handles["a"].has_value());
+  EXPECT_EQ(handles["a"]->bytes, handle_a->bytes);
+  EXPECT_FALSE(listed_handles(*listing)["a"].has_value()) << "the old listing's node is not it";
 }
 
 TEST_F(NodeTableTest, ARelistingLetsGoOfTheOldListing) {
