@@ -56,6 +56,24 @@ std::string_view XdrReader::String(uint32_t max_size) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
+void XdrCursor::FixedOpaque(std::span<const uint8_t> bytes) {
+  const size_t padded = Padded(bytes.size());
+  assert(at_ + padded <= out_.size());
+  if (!bytes.empty()) std::memcpy(out_.data() + at_, bytes.data(), bytes.size());
+  std::fill(out_.begin() + static_cast<std::ptrdiff_t>(at_ + bytes.size()),
+            out_.begin() + static_cast<std::ptrdiff_t>(at_ + padded), uint8_t{0});
+  at_ += padded;
+}
+
+void XdrCursor::Opaque(std::span<const uint8_t> bytes) {
+  U32(static_cast<uint32_t>(bytes.size()));
+  FixedOpaque(bytes);
+}
+
+void XdrCursor::String(std::string_view s) {
+  Opaque({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
+}
+
 void XdrWriter::FixedOpaque(std::span<const uint8_t> bytes) {
   // One resize (which zeroes the padding) and one copy: vector::insert's
   // general range path cost about 170 instructions a call (callgrind), and

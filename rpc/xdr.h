@@ -10,6 +10,7 @@
 // built in the request's arena.
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <memory_resource>
 #include <span>
@@ -53,6 +54,36 @@ inline void StoreU32(uint8_t* out, uint32_t v) {
   out[3] = static_cast<uint8_t>(v);
 }
 
+// Writes XDR into bytes sized in advance (XdrWriter::Append): for an
+// encoder that knows its size before it starts and runs hundreds of times
+// a reply (a READDIRPLUS entry), where every append growing the reply on
+// its own cost more than the encoding. Writing past the span's end is a
+// bug in the caller's size; debug builds assert it.
+class XdrCursor {
+ public:
+  explicit XdrCursor(std::span<uint8_t> out) : out_(out) {}
+
+  void U32(uint32_t v) {
+    assert(at_ + 4 <= out_.size());
+    StoreU32(out_.data() + at_, v);
+    at_ += 4;
+  }
+  void U64(uint64_t v) {
+    U32(static_cast<uint32_t>(v >> 32));
+    U32(static_cast<uint32_t>(v));
+  }
+  void Bool(bool v) { U32(v ? 1 : 0); }
+  void Opaque(std::span<const uint8_t> bytes);  // length, bytes, padding
+  void String(std::string_view s);
+  void FixedOpaque(std::span<const uint8_t> bytes);  // bytes, padding
+  // How many bytes were written; all of them, once the encoder is done.
+  size_t written() const { return at_; }
+
+ private:
+  std::span<uint8_t> out_;
+  size_t at_ = 0;
+};
+
 class XdrWriter {
  public:
   explicit XdrWriter(std::pmr::vector<uint8_t>& out) : out_(out) {}
@@ -72,6 +103,13 @@ class XdrWriter {
   void Opaque(std::span<const uint8_t> bytes);  // length, bytes, padding
   void String(std::string_view s);
   void FixedOpaque(std::span<const uint8_t> bytes);  // bytes, padding
+  // Appends `n` bytes for the caller to fill in whole (through an
+  // XdrCursor); they stay valid until the next append.
+  std::span<uint8_t> Append(size_t n) {
+    const size_t at = out_.size();
+    out_.resize(at + n);
+    return {out_.data() + at, n};
+  }
   // Reserves `n` bytes (plus padding) to be filled later; returns the offset.
   size_t Reserve(size_t n);
   // Overwrites a u32 written earlier at `offset` (e.g. a length).

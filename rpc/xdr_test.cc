@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 namespace rpc {
@@ -37,6 +38,33 @@ TEST(XdrTest, PadsOpaqueWithZeros) {
   XdrWriter w(buf);
   w.String("a");
   EXPECT_EQ(buf, (std::pmr::vector<uint8_t>{0, 0, 0, 1, 'a', 0, 0, 0}));
+}
+
+// A cursor writes the bytes the writer would, into space appended once,
+// and zeroes the padding whatever the space held before.
+TEST(XdrTest, ACursorWritesWhatTheWriterWrites) {
+  const uint8_t fixed[3] = {1, 2, 3};
+  auto encode = [&](auto& out) {
+    out.U32(0xdeadbeef);
+    out.U64(0x0123456789abcdefull);
+    out.Bool(true);
+    out.String("hello");
+    out.Opaque(fixed);
+    out.FixedOpaque(fixed);
+  };
+  std::pmr::vector<uint8_t> expected;
+  XdrWriter writer(expected);
+  encode(writer);
+
+  std::pmr::vector<uint8_t> buf = {9, 9};
+  XdrWriter w(buf);
+  std::span<uint8_t> space = w.Append(expected.size());
+  std::fill(space.begin(), space.end(), uint8_t{0xff});
+  XdrCursor cursor(space);
+  encode(cursor);
+  EXPECT_EQ(cursor.written(), expected.size());
+  ASSERT_EQ(buf.size(), 2 + expected.size());
+  EXPECT_TRUE(std::equal(expected.begin(), expected.end(), buf.begin() + 2));
 }
 
 TEST(XdrTest, ShortInputFailsAndStaysFailed) {

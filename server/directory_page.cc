@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -15,8 +16,7 @@ namespace {
 
 using vaultcore::Entry;
 
-constexpr size_t kAttrSize = 84;  // fattr3
-constexpr size_t kPostOpAttrSize = 4 + kAttrSize;
+constexpr size_t kPostOpAttrSize = 4 + kFattrSize;
 constexpr size_t kPostOpFhSize = 4 + 4 + ((FileHandle::kSize + 3) & ~size_t{3});
 // No page is larger than a READ may be (FSINFO's rtmax), whatever the
 // client asks for; most replies fit in what is reserved up front, so the
@@ -84,11 +84,20 @@ class PageWriter {
   // with the handle made for it before; for when its listed attributes
   // are what a client may see (Export::ShowsOwnAttributes). False if it
   // does not fit.
+  // Written in one append of its known size: a page holds hundreds of
+  // these, and growing the reply item by item cost more than encoding.
   bool AddAsListed(const ListedNode& node, uint64_t cookie, const FileHandle& handle) {
     if (!Fits(node.name)) return false;
-    BeginEntry(node.name, node.attr.fileid, cookie);
-    EncodePostOpAttr(request_.reply, &node.attr, request_.exp.attr_policy());
-    EncodePostOpFh(request_.reply, handle.span());
+    rpc::XdrCursor out(request_.reply.Append(SizeOf(node.name)));
+    out.Bool(true);
+    out.U64(node.attr.fileid);
+    out.String(node.name);
+    out.U64(cookie);
+    out.Bool(true);  // post_op_attr
+    EncodeFattr(out, node.attr, request_.exp.attr_policy());
+    out.Bool(true);  // post_op_fh3
+    out.Opaque(handle.span());
+    assert(out.written() == SizeOf(node.name));
     Count(node.name);
     return true;
   }

@@ -74,38 +74,29 @@ FileType TypeOf(vaultcore::NodeKind kind) {
 }  // namespace
 
 void EncodeFattr(rpc::XdrWriter& out, const vaultcore::Attributes& attr, const AttrPolicy& policy) {
-  // Built on the stack and appended at once: READDIRPLUS writes one per
-  // entry, and 21 separate appends cost more than the rest of the entry.
-  constexpr size_t kFattrSize = 84;
-  std::array<uint8_t, kFattrSize> bytes{};
-  size_t at = 0;
-  auto u32 = [&](uint32_t v) {
-    rpc::StoreU32(bytes.data() + at, v);
-    at += 4;
-  };
-  auto u64 = [&](uint64_t v) {
-    u32(static_cast<uint32_t>(v >> 32));
-    u32(static_cast<uint32_t>(v));
-  };
+  rpc::XdrCursor cursor(out.Append(kFattrSize));
+  EncodeFattr(cursor, attr, policy);
+}
+
+void EncodeFattr(rpc::XdrCursor& out, const vaultcore::Attributes& attr, const AttrPolicy& policy) {
   auto time = [&](const timespec& t) {
-    u32(static_cast<uint32_t>(t.tv_sec));
-    u32(static_cast<uint32_t>(t.tv_nsec));
+    out.U32(static_cast<uint32_t>(t.tv_sec));
+    out.U32(static_cast<uint32_t>(t.tv_nsec));
   };
-  u32(TypeOf(attr.kind));
-  u32(attr.mode & 07777);
-  u32(attr.nlink);
-  u32(policy.uid);
-  u32(policy.gid);
-  u64(attr.size);
-  u64(attr.disk_usage);
-  u32(0);  // rdev: no device nodes in a vault
-  u32(0);
-  u64(policy.fsid);
-  u64(attr.fileid);
+  out.U32(TypeOf(attr.kind));
+  out.U32(attr.mode & 07777);
+  out.U32(attr.nlink);
+  out.U32(policy.uid);
+  out.U32(policy.gid);
+  out.U64(attr.size);
+  out.U64(attr.disk_usage);
+  out.U32(0);  // rdev: no device nodes in a vault
+  out.U32(0);
+  out.U64(policy.fsid);
+  out.U64(attr.fileid);
   time(attr.atime);
   time(attr.mtime);
   time(attr.ctime);
-  out.FixedOpaque(bytes);
 }
 
 void EncodePostOpAttr(rpc::XdrWriter& out, const vaultcore::Attributes* attr,

@@ -111,6 +111,9 @@ struct AttrPolicy {
 // The attributes a client sees; `size` may differ from attr.size when
 // unwritten (buffered) data extends a file.
 void EncodeFattr(rpc::XdrWriter& out, const vaultcore::Attributes& attr, const AttrPolicy& policy);
+// The same into bytes sized in advance: kFattrSize of them.
+constexpr size_t kFattrSize = 84;
+void EncodeFattr(rpc::XdrCursor& out, const vaultcore::Attributes& attr, const AttrPolicy& policy);
 // post_op_attr: absent when `attr` is null.
 void EncodePostOpAttr(rpc::XdrWriter& out, const vaultcore::Attributes* attr,
                       const AttrPolicy& policy);
