@@ -129,7 +129,7 @@ Result<std::unique_ptr<EncryptedFile>> EncryptedFile::Create(const ContentCrypto
   const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return Status::FromErrno(errno, "create " + path);
   std::unique_ptr<EncryptedFile> file(new EncryptedFile(cryptor, std::move(path), fd, true));
-  Status s = file->EnsureHeader();
+  Status s = file->WriteNewHeader();  // O_EXCL: the file is new, and empty
   if (!s.ok()) {
     unlink(file->path_.c_str());
     return s;
@@ -157,6 +157,10 @@ Status EncryptedFile::EnsureHeader() {
   struct stat st;
   if (fstat(fd_, &st) != 0) return Status::FromErrno(errno, "stat " + path_);
   if (st.st_size != 0) return LoadHeader();  // another writer created it meanwhile
+  return WriteNewHeader();
+}
+
+Status EncryptedFile::WriteNewHeader() {
   auto header = cryptor_.NewHeader();
   if (!header.ok()) return header.status();
   std::vector<uint8_t> raw(cryptor_.header_size());

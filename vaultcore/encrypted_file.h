@@ -112,6 +112,8 @@ class EncryptedFile {
 
   Status LoadHeader();
   Status EnsureHeader();
+  // Writes a new header into the empty file.
+  Status WriteNewHeader();
   // LoadHeader for a reader: takes the lock exclusively only when the
   // header is not loaded yet. The caller must not hold the lock.
   Status EnsureHeaderLoaded() const;

@@ -110,6 +110,11 @@ Result<DirRef> Vault::Directory(std::string_view dir_id) const {
 Status Vault::StatInto(const std::string& path, NodeKind kind, Attributes& attr) const {
   struct stat st;
   if (lstat(path.c_str(), &st) != 0) return Status::FromErrno(errno, "stat " + path);
+  AttributesFrom(st, kind, attr);
+  return Status::Ok();
+}
+
+void Vault::AttributesFrom(const struct stat& st, NodeKind kind, Attributes& attr) const {
   attr.kind = kind;
   attr.fileid = st.st_ino;
   attr.device = st.st_dev;
@@ -130,7 +135,6 @@ Status Vault::StatInto(const std::string& path, NodeKind kind, Attributes& attr)
     attr.size = cryptor_->CleartextSize(static_cast<uint64_t>(st.st_size)).value_or(0);
     attr.nlink = 1;
   }
-  return Status::Ok();
 }
 
 Result<Entry> Vault::RootEntry() const {
@@ -155,8 +159,12 @@ Result<Entry> Vault::LoadNode(const DirRef& dir, const std::string& node_name, s
   }
   NodeKind kind;
   if (S_ISREG(st.st_mode) && !shortened) {
-    kind = NodeKind::kFile;  // the node is the content: data path = node path
-  } else if (S_ISDIR(st.st_mode)) {
+    // The node is the content (data path = node path), and `st` already
+    // describes it: a LOOKUP or CREATE of a file needs no second stat.
+    AttributesFrom(st, NodeKind::kFile, entry.attr);
+    return entry;
+  }
+  if (S_ISDIR(st.st_mode)) {
     auto dir_id = ReadPlainFile(Join(entry.node_path, kDirFile), kMaxDirIdSize);
     if (dir_id.ok()) {
       if (dir_id->empty()) {
@@ -420,19 +428,25 @@ Result<Entry> Vault::CreateFile(const DirRef& dir, std::string_view name, uint32
   if (s.ok()) s = ValidateName(name);
   if (!s.ok()) return s;
   std::lock_guard lock(tree_mutex_);
-  auto existing = Lookup(dir, name);
-  if (existing.ok()) {
-    if (exclusive || existing->kind() == NodeKind::kSymlink) {
-      return Status(Errc::kExists, Quoted(name) + " already exists");
-    }
-    if (existing->kind() == NodeKind::kDirectory) {
-      return Status(Errc::kIsDirectory, Quoted(name) + " is a directory");
-    }
-    return existing;
-  }
-  if (existing.status().code() != Errc::kNotFound) return existing.status();
-
   const std::string nfc = NormalizeNfc(name);
+  // An exclusive create of an NFC name needs no lookup first: the name can
+  // only be at its node path, which O_EXCL (mkdir for a shortened name)
+  // finds taken, atomically (kExists). Another form of a name may have a
+  // node of its own, which only a lookup finds.
+  if (!exclusive || nfc != name) {
+    auto existing = Lookup(dir, name);
+    if (existing.ok()) {
+      if (exclusive || existing->kind() == NodeKind::kSymlink) {
+        return Status(Errc::kExists, Quoted(name) + " already exists");
+      }
+      if (existing->kind() == NodeKind::kDirectory) {
+        return Status(Errc::kIsDirectory, Quoted(name) + " is a directory");
+      }
+      return existing;
+    }
+    if (existing.status().code() != Errc::kNotFound) return existing.status();
+  }
+
   auto ciphertext_name = EncryptName(nfc, dir.id);
   if (!ciphertext_name.ok()) return ciphertext_name.status();
   const bool shortened = names_.NeedsShortening(*ciphertext_name);

@@ -16,6 +16,7 @@
 //     `fileid` is that inode.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <array>
@@ -198,6 +199,8 @@ class Vault {
   Result<Entry> LoadNode(const DirRef& dir, const std::string& node_name, std::string name,
                          bool shortened) const;
   Status StatInto(const std::string& path, NodeKind kind, Attributes& attr) const;
+  // The attributes `st` describes, of a node of `kind`.
+  void AttributesFrom(const struct stat& st, NodeKind kind, Attributes& attr) const;
   Result<std::string> DecryptNodeName(const DirRef& dir, const std::string& entry_name) const;
   // names_.EncryptName, through encrypted_names_.
   Result<std::string> EncryptName(std::string_view cleartext_name,
