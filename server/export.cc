@@ -63,10 +63,17 @@ constexpr auto kUnlinkedSweepInterval = std::chrono::seconds(1);
 
 vaultcore::Result<std::shared_ptr<vaultcore::EncryptedFile>> Export::OpenFile(
     const vaultcore::Entry& entry) {
-  auto file = vault_.OpenFile(entry);
-  if (!file.ok()) return file;
+  // The path led to `entry`'s inode a moment ago, and an inode this
+  // process holds open is not reused: Vault::OpenFile's stat of the path
+  // would find the same file.
+  std::shared_ptr<vaultcore::EncryptedFile> file = vault_.FindOpenFile(entry);
+  if (file == nullptr) {
+    auto opened = vault_.OpenFile(entry);
+    if (!opened.ok()) return opened;
+    file = std::move(opened).value();
+  }
   std::lock_guard lock(open_files_mutex_);
-  KeepOpenLocked(*file);
+  KeepOpenLocked(file);
   return file;
 }
 

@@ -80,7 +80,10 @@ class Export {
   // sequential READ or WRITE does not open and parse the header each time.
   // A removed file is let go at once when this server removed it (the node
   // table tells), else within a second, when a file is next opened: an
-  // unlinked file held open keeps its disk space.
+  // unlinked file held open keeps its disk space. `entry`'s attributes
+  // must have been read from disk just before (a handle resolved
+  // kFromDisk, a lookup, a create): a file open under its inode is then
+  // the file at its path, found without a stat.
   vaultcore::Result<std::shared_ptr<vaultcore::EncryptedFile>> OpenFile(
       const vaultcore::Entry& entry);
   // Keeps a file this server just created among the open ones: the WRITE
