@@ -88,17 +88,11 @@ class XdrWriter {
  public:
   explicit XdrWriter(std::pmr::vector<uint8_t>& out) : out_(out) {}
 
-  // Inline: a READDIRPLUS page writes some thirty of these per entry.
-  void U32(uint32_t v) {
-    const size_t at = out_.size();
-    out_.resize(at + 4);
-    StoreU32(out_.data() + at, v);
-  }
+  // Integers are appended and written by an XdrCursor, which holds their
+  // one encoding. Inline: many replies write dozens.
+  void U32(uint32_t v) { XdrCursor(Append(4)).U32(v); }
   void I32(int32_t v) { U32(static_cast<uint32_t>(v)); }
-  void U64(uint64_t v) {
-    U32(static_cast<uint32_t>(v >> 32));
-    U32(static_cast<uint32_t>(v));
-  }
+  void U64(uint64_t v) { XdrCursor(Append(8)).U64(v); }
   void Bool(bool v) { U32(v ? 1 : 0); }
   void Opaque(std::span<const uint8_t> bytes);  // length, bytes, padding
   void String(std::string_view s);
