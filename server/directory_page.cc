@@ -83,9 +83,9 @@ class PageWriter {
   // Adds a READDIRPLUS entry for `node` exactly as its listing has it,
   // with the handle made for it before; for when its listed attributes
   // are what a client may see (Export::ShowsOwnAttributes). False if it
-  // does not fit.
-  // Written in one append of its known size: a page holds hundreds of
-  // these, and growing the reply item by item cost more than encoding.
+  // does not fit. Written in one append of its known size: a page holds
+  // hundreds of these, and growing the reply item by item cost more than
+  // encoding them.
   bool AddAsListed(const ListedNode& node, uint64_t cookie, const FileHandle& handle) {
     if (!Fits(node.name)) return false;
     rpc::XdrCursor out(request_.reply.Append(SizeOf(node.name)));

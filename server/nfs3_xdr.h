@@ -112,7 +112,7 @@ struct AttrPolicy {
 // unwritten (buffered) data extends a file.
 void EncodeFattr(rpc::XdrWriter& out, const vaultcore::Attributes& attr, const AttrPolicy& policy);
 // The same into bytes sized in advance: kFattrSize of them.
-constexpr size_t kFattrSize = 84;
+constexpr size_t kFattrSize = 84;  // fattr3 on the wire
 void EncodeFattr(rpc::XdrCursor& out, const vaultcore::Attributes& attr, const AttrPolicy& policy);
 // post_op_attr: absent when `attr` is null.
 void EncodePostOpAttr(rpc::XdrWriter& out, const vaultcore::Attributes* attr,
