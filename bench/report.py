@@ -49,13 +49,26 @@ def target_for(workload, parameter, inflight):
     return None
 
 
-def figure(result):
-    """The figure a workload is judged by, and its unit."""
+def figure(result, rates=None):
+    """The figure a workload is judged by, and its unit; from `rates` (one
+    round's) when given, else from the result."""
+    rates = rates or result
     if result["workload"] == "readdirplus":
-        return result["items_per_s"], "entries/s"
+        return rates["items_per_s"], "entries/s"
     if result["mb_per_s"] > 0 and result["workload"] not in ("ide", "create", "concurrent"):
-        return result["mb_per_s"], "MB/s"
-    return result["ops_per_s"], "ops/s"
+        return rates["mb_per_s"], "MB/s"
+    return rates["ops_per_s"], "ops/s"
+
+
+def round_ratios(ours, peer):
+    """With vaultnfs-bench --rounds: the ratio of each round, the two targets'
+    runs of one round being next to each other in time."""
+    ratios = []
+    for mine, theirs in zip(ours.get("rounds", []), peer.get("rounds", [])):
+        theirs_figure = figure(peer, theirs)[0]
+        if theirs_figure > 0:
+            ratios.append(figure(ours, mine)[0] / theirs_figure)
+    return ratios
 
 
 def pairs(document):
@@ -135,9 +148,15 @@ def main():
     if args.profile == "quick":
         lines += ["**Quick profile**: tiny sizes and 0.3 s cases, a smoke test; "
                   "the ratios below are not measurements.", ""]
+    rounds = max((len(r.get("rounds", [])) for d in documents for r in d["results"]), default=0)
+    if rounds > 1:
+        lines += [f"Each case ran in {rounds} rounds, the targets taking turns at going first; "
+                  "the figures are each target's median round, the ratio theirs, and the "
+                  "last column the lowest and highest ratio of a single round.", ""]
     lines += ["| workload | | inflight | vaultnfs | peer | unit | ratio | target | "
-              "p99 µs vaultnfs / peer | server CPU µs/op vaultnfs / peer |",
-              "|---|---|---:|---:|---:|---|---:|---|---:|---:|"]
+              "p99 µs vaultnfs / peer | server CPU µs/op vaultnfs / peer |" +
+              (" rounds' ratios |" if rounds > 1 else ""),
+              "|---|---|---:|---:|---:|---|---:|---|---:|---:|" + ("---:|" if rounds > 1 else "")]
     rows = []
     failed = False
     misses = []
@@ -164,17 +183,22 @@ def main():
                 return fmt(r["server_cpu_s"] * 1e6 / r["ops"])
 
             name = workload if peer_label == "ganesha" else f"{workload} ({our_label.split('-')[-1]})"
+            spread = ""
+            if rounds > 1:
+                each = round_ratios(ours, peer)
+                spread = f" {min(each):.2f} – {max(each):.2f} |" if each else " – |"
             lines.append(
                 f"| {name} | {parameter} | {inflight} | {fmt(mine)} | {fmt(theirs)} | {unit} | "
                 f"**{ratio:.2f}** | {verdict} | {fmt(ours['p99_us'])} / {fmt(peer['p99_us'])} | "
-                f"{cpu_per_op(ours)} / {cpu_per_op(peer)} |")
+                f"{cpu_per_op(ours)} / {cpu_per_op(peer)} |{spread}")
             rows.append((f"{name} {parameter} {inflight}".replace("  ", " ").strip(), ratio))
 
     notes = ["", "Ratio: vaultnfs / peer (above 1: vaultnfs is faster). Peer: nfs-ganesha "
              "FSAL_VFS serving the same workloads as plaintext from the same filesystem."]
     seqread_best = max((figure(r)[0] for d in documents for r in d["results"]
                         if r["workload"] == "seqread" and r["target"] == "vaultnfs"), default=0)
-    if args.iperf and os.path.exists(args.iperf):
+    # A run of --workloads without seqread has nothing to set against the loopback.
+    if args.iperf and os.path.exists(args.iperf) and seqread_best > 0:
         with open(args.iperf) as f:
             loopback = json.load(f)["end"]["sum_received"]["bits_per_second"] / 8e6
         share = seqread_best / loopback if loopback else 0

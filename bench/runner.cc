@@ -18,6 +18,18 @@ double Measurement::LatencyUs(double q) const {
          1000.0;
 }
 
+double Measurement::OpsPerSecond() const {
+  return seconds > 0 ? static_cast<double>(ops) / seconds : 0;
+}
+
+size_t MedianRound(std::span<const double> rates) {
+  std::vector<size_t> by_rate(rates.size());
+  for (size_t i = 0; i < by_rate.size(); ++i) by_rate[i] = i;
+  std::sort(by_rate.begin(), by_rate.end(),
+            [&rates](size_t a, size_t b) { return rates[a] < rates[b]; });
+  return by_rate[(by_rate.size() - 1) / 2];
+}
+
 Measurement Run(Workload& workload, std::span<Connection* const> connections, int inflight,
                 double seconds) {
   Measurement m;

@@ -48,7 +48,15 @@ struct Measurement {
 
   // Latency at quantile q (0..1) in microseconds.
   double LatencyUs(double q) const;
+  // Completed operations per second.
+  double OpsPerSecond() const;
 };
+
+// Of the same case measured several times (vaultnfs-bench --rounds), given
+// each round's rate, the round whose rate is the median: the one that stands
+// for the case. With an even count, the slower of the two in the middle.
+// `rates` is not empty.
+size_t MedianRound(std::span<const double> rates);
 
 // Runs `workload` with `inflight` operations outstanding on each of
 // `connections` for `seconds` (0: until the workload runs out).

@@ -3,10 +3,12 @@
 // workload and --inflight: ops/s, MB/s, latency p50/p99/p99.9, errors, the
 // NFS calls sent, its own CPU time (the client's) and (with --server-pid)
 // the server's CPU time and peak RSS. Any error or data
-// mismatch is printed and makes the exit status 1.
+// mismatch is printed and makes the exit status 1. With --rounds N every
+// case runs N times and its median round is reported.
 //
 //   vaultnfs-bench 'nfs://127.0.0.1/?nfsport=2049&mountport=20048'
-//       [--workloads seqread,getattr] [--inflight 1,8,32] [--seconds 5] [--json out.json]
+//       [--workloads seqread,getattr] [--inflight 1,8,32] [--seconds 5] [--rounds 3]
+//       [--json out.json]
 #include <unistd.h>
 
 #include <cstdio>
@@ -66,6 +68,9 @@ struct Result {
   std::optional<double> server_cpu_s;
   std::optional<uint64_t> server_rss_kib;
   std::optional<uint64_t> server_peak_rss_kib;
+  // With --rounds: each round's rates, in the order they ran; the rest of
+  // the result is the median round's.
+  std::vector<nlohmann::json> rounds;
 };
 
 nlohmann::json ToJson(const Result& r) {
@@ -91,7 +96,28 @@ nlohmann::json ToJson(const Result& r) {
   if (r.server_cpu_s) j["server_cpu_s"] = *r.server_cpu_s;
   if (r.server_rss_kib) j["server_rss_kib"] = *r.server_rss_kib;
   if (r.server_peak_rss_kib) j["server_peak_rss_kib"] = *r.server_peak_rss_kib;
+  if (!r.rounds.empty()) j["rounds"] = r.rounds;
   return j;
+}
+
+// The result that stands for a case measured in several rounds: the median
+// round's, with every round's errors and rates.
+Result MedianOf(std::vector<Result> rounds) {
+  std::vector<double> rates;
+  rates.reserve(rounds.size());
+  for (const Result& r : rounds) rates.push_back(r.m.OpsPerSecond());
+  Result median = rounds[bench::MedianRound(rates)];
+  median.m.errors = 0;
+  median.m.first_error.clear();
+  for (const Result& r : rounds) {
+    if (median.m.errors == 0) median.m.first_error = r.m.first_error;
+    median.m.errors += r.m.errors;
+    const double s = r.m.seconds > 0 ? r.m.seconds : 1;
+    median.rounds.push_back({{"ops_per_s", r.m.OpsPerSecond()},
+                             {"mb_per_s", static_cast<double>(r.m.bytes) / s / 1e6},
+                             {"items_per_s", static_cast<double>(r.m.items) / s}});
+  }
+  return median;
 }
 
 // One case against one server, with the client's and the server's CPU time
@@ -155,13 +181,17 @@ int Main(int argc, char** argv) {
   std::string hot_size = "1M";
   std::string json_path;
   double seconds = 5;
+  int rounds = 1;
   po::options_description visible("Options");
   visible.add_options()("workloads", po::value(&workloads)->default_value(workloads),
                         "comma-separated, in order; all: every one")(
       "inflight", po::value(&inflight)->default_value(inflight),
       "operations in flight per connection; a list runs each")(
       "seconds", po::value(&seconds)->default_value(seconds), "measured time per case")(
-      "size", po::value(&size)->default_value(size), "size of the sequential file (K, M, G)")(
+      "rounds", po::value(&rounds)->default_value(rounds),
+      "measure each case this many times on every target, taking turns at going first; "
+      "the median round counts")("size", po::value(&size)->default_value(size),
+                                 "size of the sequential file (K, M, G)")(
       "files", po::value(&options.files)->default_value(options.files),
       "files in the lookup and small readdirplus directory")(
       "big-dir", po::value(&options.big_dir)->default_value(options.big_dir),
@@ -221,6 +251,10 @@ int Main(int argc, char** argv) {
       names.push_back(name);
     }
   }
+  if (rounds < 1) {
+    std::fprintf(stderr, "vaultnfs-bench: --rounds must be at least 1\n");
+    return 2;
+  }
   std::vector<int> depths;
   try {
     for (const auto& d : SplitList(inflight)) depths.push_back(std::stoi(d));
@@ -253,18 +287,30 @@ int Main(int argc, char** argv) {
       server.session = std::make_unique<bench::Session>(bench::Target::Parse(server.url), options);
     }
     PrintHeader();
-    size_t turn = 0;
+    size_t turn = 0;  // cases so far: who goes first takes turns
     for (const std::string& name : names) {
       for (const int depth : depths) {
-        // Every target gets the same cases, taking turns at going first.
-        std::vector<std::vector<bench::Case>> cases;
-        cases.reserve(servers.size());
-        for (Server& server : servers) cases.push_back(bench::MakeCases(name, *server.session));
-        for (size_t k = 0; k < cases.front().size(); ++k, ++turn) {
-          for (size_t n = 0; n < servers.size(); ++n) {
-            const size_t t = (n + turn) % servers.size();
-            results.push_back(Measure(servers[t], name, cases[t][k], depth, seconds));
-            PrintRow(results.back());
+        // rounds_of[k][t]: case k on target t, one result per round.
+        std::vector<std::vector<std::vector<Result>>> rounds_of;
+        for (int round = 0; round < rounds; ++round) {
+          // Every target gets the same cases, made afresh for each round.
+          std::vector<std::vector<bench::Case>> cases;
+          cases.reserve(servers.size());
+          for (Server& server : servers) cases.push_back(bench::MakeCases(name, *server.session));
+          rounds_of.resize(cases.front().size(), std::vector<std::vector<Result>>(servers.size()));
+          for (size_t k = 0; k < cases.front().size(); ++k) {
+            for (size_t n = 0; n < servers.size(); ++n) {
+              const size_t t = (n + turn + k + static_cast<size_t>(round)) % servers.size();
+              rounds_of[k][t].push_back(Measure(servers[t], name, cases[t][k], depth, seconds));
+              PrintRow(rounds_of[k][t].back());
+            }
+          }
+        }
+        turn += rounds_of.size();
+        for (auto& of_case : rounds_of) {
+          for (auto& of_target : of_case) {
+            results.push_back(rounds == 1 ? std::move(of_target.front())
+                                          : MedianOf(std::move(of_target)));
           }
         }
       }
