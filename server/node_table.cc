@@ -20,8 +20,7 @@ using vaultcore::Status;
 
 namespace {
 
-// Remembered locations are a cache: past this many, start again.
-constexpr size_t kMaxRememberedFiles = 1 << 20;
+// Directories remembered (by hash, as parents): past this many, start again.
 constexpr size_t kMaxRemembered = 1 << 16;
 constexpr size_t kMaxCachedListings = 64;
 // A cached listing up to this long gets its attributes read again when they
@@ -172,7 +171,8 @@ bool NodeTable::SamePlace(const FileLocation& location, const Entry& entry) {
          IsPathOf(place.parent->content_path, place.node_name, entry.node_path);
 }
 
-NodeTable::NodeTable(vaultcore::Vault& vault) : vault_(vault), codec_(vault.master_key()) {
+NodeTable::NodeTable(vaultcore::Vault& vault, size_t max_remembered_files)
+    : vault_(vault), codec_(vault.master_key()), max_remembered_files_(max_remembered_files) {
   auto hash = vault_.names().DirectoryHash("");
   if (hash.ok()) root_hash_ = *hash;
   dir_ids_[HashKey(root_hash_)] = "";
@@ -351,35 +351,47 @@ Result<std::string> NodeTable::DirectoryIdOf(const vaultcore::Sha1Digest& hash) 
   return Status(Errc::kNotFound, "directory is no longer in the tree");
 }
 
-Result<Entry> NodeTable::ResolveFile(const HandleFields& fields, bool from_cache) {
-  // nullopt: the file is no longer where it was last seen.
-  auto check = [&](const FileLocation& location) -> std::optional<Result<Entry>> {
-    Entry entry = EntryAt(fields.inode, location);
-    const Status s = from_cache ? vault_.Refresh(entry) : vault_.RefreshFromDisk(entry);
-    if (!s.ok() || entry.attr.fileid != fields.inode) return std::nullopt;
-    if (fields.nonce_prefix == kNoNonce) return Result<Entry>(std::move(entry));
-    std::array<uint8_t, 8> nonce = location.nonce;
-    if (nonce == kNoNonce || !SameTime(location.ctime, entry.attr.ctime)) {
-      auto read = NoncePrefixOf(entry);
-      if (!read.ok()) return Result<Entry>(read.status());
-      nonce = *read;
-      RememberFile(entry, nonce);
-    }
-    // A file that has lost its header altogether cannot be told apart.
-    if (nonce != kNoNonce && nonce != fields.nonce_prefix) {
-      return Result<Entry>(Status(Errc::kNotFound, "the file was removed and its inode reused"));
-    }
-    return Result<Entry>(std::move(entry));
-  };
-  auto remembered = [&]() -> std::optional<FileLocation> {
-    std::lock_guard lock(mutex_);
-    auto it = files_.find(fields.inode);
-    if (it == files_.end()) return std::nullopt;
-    return it->second;
-  };
+std::optional<Result<Entry>> NodeTable::CheckFileAt(const FileLocation& location,
+                                                    const HandleFields& fields, bool from_cache) {
+  Entry entry = EntryAt(fields.inode, location);
+  const Status s = from_cache ? vault_.Refresh(entry) : vault_.RefreshFromDisk(entry);
+  if (!s.ok() || entry.attr.fileid != fields.inode) return std::nullopt;
+  if (fields.nonce_prefix == kNoNonce) return Result<Entry>(std::move(entry));
+  std::array<uint8_t, 8> nonce = location.nonce;
+  if (nonce == kNoNonce || !SameTime(location.ctime, entry.attr.ctime)) {
+    auto read = NoncePrefixOf(entry);
+    if (!read.ok()) return Result<Entry>(read.status());
+    nonce = *read;
+    RememberFile(entry, nonce);
+  }
+  // A file that has lost its header altogether cannot be told apart.
+  if (nonce != kNoNonce && nonce != fields.nonce_prefix) {
+    return Result<Entry>(Status(Errc::kNotFound, "the file was removed and its inode reused"));
+  }
+  return Result<Entry>(std::move(entry));
+}
 
-  if (auto location = remembered()) {
-    if (auto entry = check(*location)) return std::move(*entry);
+std::optional<Result<Entry>> NodeTable::ResolveFileIn(const std::shared_ptr<const Listing>& listing,
+                                                      const HandleFields& fields, bool from_cache) {
+  for (const ListedNode& node : listing->nodes) {
+    if (node.kind() != NodeKind::kDirectory && node.attr.fileid == fields.inode) {
+      Remember(listing->EntryOf(node), /*moved=*/false);
+      FileLocation location;
+      location.listed = Listed{listing, &node};
+      return CheckFileAt(location, fields, from_cache);
+    }
+  }
+  return std::nullopt;
+}
+
+Result<Entry> NodeTable::ResolveFile(const HandleFields& fields, bool from_cache) {
+  std::optional<FileLocation> remembered;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = files_.find(fields.inode); it != files_.end()) remembered = it->second;
+  }
+  if (remembered) {
+    if (auto entry = CheckFileAt(*remembered, fields, from_cache)) return std::move(*entry);
   }
   {
     std::lock_guard lock(mutex_);
@@ -392,21 +404,15 @@ Result<Entry> NodeTable::ResolveFile(const HandleFields& fields, bool from_cache
   if (auto parent_id = DirectoryIdOf(fields.dir_hash); parent_id.ok()) {
     if (auto dir = vault_.Directory(*parent_id); dir.ok()) {
       if (auto listing = List(DirectoryEntry(*dir)); listing.ok()) {
-        for (const ListedNode& node : (*listing)->nodes) {
-          if (node.kind() != NodeKind::kDirectory && node.attr.fileid == fields.inode) {
-            Remember((*listing)->EntryOf(node), /*moved=*/false);
-          }
-        }
+        if (auto entry = ResolveFileIn(*listing, fields, from_cache)) return std::move(*entry);
       }
     }
-    if (auto location = remembered()) {
-      if (auto entry = check(*location)) return std::move(*entry);
-    }
   }
-  WalkTree();
-  if (auto location = remembered()) {
-    if (auto entry = check(*location)) return std::move(*entry);
-  }
+  std::optional<Result<Entry>> found;
+  WalkTree([&](const std::shared_ptr<const Listing>& listing) {
+    if (!found) found = ResolveFileIn(listing, fields, from_cache);
+  });
+  if (found) return std::move(*found);
   return Status(Errc::kNotFound, "file was removed");
 }
 
@@ -428,7 +434,7 @@ void NodeTable::RememberFile(const Entry& entry, const std::array<uint8_t, 8>& n
 
 void NodeTable::RememberFileLocked(const Entry& entry, const std::array<uint8_t, 8>& nonce,
                                    Listed listed) {
-  if (files_.size() >= kMaxRememberedFiles) files_.clear();
+  if (files_.size() >= max_remembered_files_) files_.clear();
   removed_.erase(entry.attr.fileid);  // the inode has been reused
   FileLocation& location = files_[entry.attr.fileid];
   // Another file on a reused inode gets handles of its own.
@@ -528,7 +534,7 @@ Entry NodeTable::DirectoryEntry(const vaultcore::DirRef& dir) {
   return entry;
 }
 
-void NodeTable::WalkTree() {
+void NodeTable::WalkTree(const std::function<void(const std::shared_ptr<const Listing>&)>& visit) {
   {
     std::lock_guard lock(mutex_);
     const auto now = std::chrono::steady_clock::now();
@@ -546,6 +552,7 @@ void NodeTable::WalkTree() {
     auto listing = List(DirectoryEntry(dir));
     if (!listing.ok()) continue;
     RememberListed(*listing, dir.id);
+    if (visit) visit(*listing);
     for (const ListedNode& node : (*listing)->nodes) {
       if (node.subdirectory) queue.push_back(*node.subdirectory);
     }

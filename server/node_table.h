@@ -81,7 +81,15 @@ struct Listing {
 
 class NodeTable {
  public:
-  explicit NodeTable(vaultcore::Vault& vault);
+  // Where files were seen is a cache: past this many files it starts
+  // again. Each costs about 360 bytes (measured: 287,711 files created at
+  // 32 in flight on tmpfs took the server from 10.5 to 108 MiB of RSS), so
+  // the bound is about 360 MiB; below a vault's working set, a file the
+  // table forgot is found again by listing its directory.
+  static constexpr size_t kDefaultMaxRememberedFiles = 1 << 20;
+
+  explicit NodeTable(vaultcore::Vault& vault,
+                     size_t max_remembered_files = kDefaultMaxRememberedFiles);
   NodeTable(const NodeTable&) = delete;
   NodeTable& operator=(const NodeTable&) = delete;
 
@@ -199,8 +207,20 @@ class NodeTable {
   static vaultcore::Entry DirectoryEntry(const vaultcore::DirRef& dir);
   // Lists every directory of the vault (through the listing cache),
   // remembering everything (at most once per kWalkInterval: a stale handle
-  // must not cost a walk each time).
-  void WalkTree();
+  // must not cost a walk each time), and shows each listing to `visit`.
+  void WalkTree(const std::function<void(const std::shared_ptr<const Listing>&)>& visit = {});
+  // The file `fields` names, if `listing` holds it and it checks out (see
+  // CheckFileAt). It is taken from the listing, never from files_: another
+  // thread remembering a large listing can make the table start again
+  // between remembering the file and looking it up.
+  std::optional<vaultcore::Result<vaultcore::Entry>> ResolveFileIn(
+      const std::shared_ptr<const Listing>& listing, const HandleFields& fields, bool from_cache);
+  // `location` of the file `fields` names, checked against the disk (from
+  // the attribute cache if `from_cache`) and its header's nonce; nullopt if
+  // the file is no longer there.
+  std::optional<vaultcore::Result<vaultcore::Entry>> CheckFileAt(const FileLocation& location,
+                                                                 const HandleFields& fields,
+                                                                 bool from_cache);
   void RememberFile(const vaultcore::Entry& entry, const std::array<uint8_t, 8>& nonce);
   void RememberFileLocked(const vaultcore::Entry& entry, const std::array<uint8_t, 8>& nonce,
                           Listed listed);
@@ -233,6 +253,7 @@ class NodeTable {
 
   vaultcore::Vault& vault_;
   const HandleCodec codec_;
+  const size_t max_remembered_files_;
   std::function<void(const vaultcore::Entry&)> removal_listener_;
   FileHandle root_handle_;
   vaultcore::Sha1Digest root_hash_{};

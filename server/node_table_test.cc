@@ -132,6 +132,26 @@ TEST_F(NodeTableTest, FilesKnownOnlyByPlaceResolveToTheirWholeEntry) {
   }
 }
 
+// A file moved behind the server's back is found by walking the tree, even
+// when remembering what the walk lists makes the table start again: the
+// file is taken from the listing it is in, not looked up afterwards.
+TEST_F(NodeTableTest, AMovedFileIsFoundByTheWalkWhenTheTableOverflows) {
+  const Entry b = MakeDir(root(), "b");
+  const Entry c = MakeDir(b.AsDir(), "c");  // listed after b: the walk is breadth first
+  for (int i = 0; i < 4; ++i) MakeFile(c.AsDir(), "c" + std::to_string(i));
+  const Entry moved = MakeFile(root(), "moved", "content");
+  server::NodeTable nodes(v(), /*max_remembered_files=*/2);
+  auto handle = nodes.HandleFor(moved);
+  ASSERT_TRUE(IsOk(handle));
+  ASSERT_TRUE(IsOk(v().Rename(root(), "moved", b.AsDir(), "moved")));
+
+  auto resolved = nodes.Resolve(handle->span());
+  ASSERT_TRUE(IsOk(resolved));
+  EXPECT_EQ(resolved->name, "moved");
+  EXPECT_EQ(resolved->parent_id, b.dir_id);
+  EXPECT_EQ(resolved->attr.size, 7u);
+}
+
 // A READDIRPLUS page takes the handles of a listing's nodes from the
 // table, many at once: a node has one once HandleFor made it for that very
 // node, a directory never, and a listing taken again gets them too.
