@@ -385,14 +385,16 @@ std::optional<Result<Entry>> NodeTable::ResolveFileIn(const std::shared_ptr<cons
 }
 
 Result<Entry> NodeTable::ResolveFile(const HandleFields& fields, bool from_cache) {
-  std::optional<FileLocation> remembered;
-  {
-    std::lock_guard lock(mutex_);
-    if (auto it = files_.find(fields.inode); it != files_.end()) remembered = it->second;
-  }
-  if (remembered) {
-    if (auto entry = CheckFileAt(*remembered, fields, from_cache)) return std::move(*entry);
-  }
+  auto remembered = [&]() -> std::optional<Result<Entry>> {
+    std::optional<FileLocation> location;
+    {
+      std::lock_guard lock(mutex_);
+      if (auto it = files_.find(fields.inode); it != files_.end()) location = it->second;
+    }
+    if (!location) return std::nullopt;
+    return CheckFileAt(*location, fields, from_cache);
+  };
+  if (auto entry = remembered()) return std::move(*entry);
   {
     std::lock_guard lock(mutex_);
     if (removed_.contains(fields.inode)) return Status(Errc::kNotFound, "file was removed");
@@ -413,6 +415,8 @@ Result<Entry> NodeTable::ResolveFile(const HandleFields& fields, bool from_cache
     if (!found) found = ResolveFileIn(listing, fields, from_cache);
   });
   if (found) return std::move(*found);
+  // Too soon after another walk to make one: that walk may have found it.
+  if (auto entry = remembered()) return std::move(*entry);
   return Status(Errc::kNotFound, "file was removed");
 }
 
