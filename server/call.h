@@ -7,6 +7,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory_resource>
 #include <vector>
 
@@ -45,6 +46,8 @@ struct Call {
   // reply_bound; 0 for small replies).
   size_t reply_bound = 0;
   size_t charged_bytes = 0;  // counted against the server's bound on calls in flight
+  // Work the procedure left for after its reply (Request::after_reply).
+  std::function<void()> after_reply;
 };
 
 }  // namespace server

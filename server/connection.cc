@@ -165,14 +165,17 @@ void Connection::RunOn(boost::asio::thread_pool& pool, std::shared_ptr<Call> cal
   Charge(*call);
   pools_.sharing.CallPosted();
   boost::asio::post(pool, [self = shared_from_this(), call = std::move(call)]() mutable {
-    {
-      const vaultcore::WorkSharing::Scope sharing(&self->pools_.sharing);
-      self->dispatcher_.Execute(*call);
-    }
+    const vaultcore::WorkSharing::Scope sharing(&self->pools_.sharing);
+    self->dispatcher_.Execute(*call);
+    // What the procedure left for after its reply may read the call's
+    // record (a WRITE's data), which the reply no longer needs.
+    const std::function<void()> after_reply = std::move(call->after_reply);
+    const rpc::RecordBytes record = after_reply ? std::move(call->record) : rpc::RecordBytes();
     self->pools_.sharing.CallFinished();
     auto executor = self->socket_.get_executor();
     boost::asio::post(executor,
                       [self, call = std::move(call)]() mutable { self->Send(std::move(call)); });
+    if (after_reply) after_reply();
   });
 }
 

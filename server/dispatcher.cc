@@ -164,18 +164,24 @@ Dispatcher::Next Dispatcher::Prepare(Call& call, const ClientInfo& client) {
     case rpc::Dispatch::kInline:
       break;
   }
-  RunHandler(call);
+  RunHandler(call, /*on_worker=*/false);
   return Next::kReply;
 }
 
-void Dispatcher::Execute(Call& call) { RunHandler(call); }
+void Dispatcher::Execute(Call& call) { RunHandler(call, /*on_worker=*/true); }
 
-void Dispatcher::RunHandler(Call& call) {
+void Dispatcher::RunHandler(Call& call, bool on_worker) {
   rpc::XdrReader args(std::span<const uint8_t>(call.record).subspan(call.args_offset));
   rpc::XdrWriter out(call.reply);
   rpc::EncodeAcceptedReply(out, call.header.xid, AcceptStat::kSuccess);
   const size_t results_at = call.reply.size();
-  Request request{exp_, call.header, call.caller, args, out, &call.arena};
+  Request request{exp_,
+                  call.header,
+                  call.caller,
+                  args,
+                  out,
+                  &call.arena,
+                  on_worker ? &call.after_reply : nullptr};
   AcceptStat stat = AcceptStat::kSystemErr;
   const auto start = std::chrono::steady_clock::now();
   try {

@@ -38,14 +38,17 @@ class Dispatcher {
     kDrop,           // send nothing (not a call, or a retransmission in progress)
   };
   Next Prepare(Call& call, const ClientInfo& client);
-  // Runs the procedure Prepare chose and completes the reply.
+  // Runs the procedure Prepare chose and completes the reply. The procedure
+  // may leave work in call.after_reply: the caller sends the reply, then
+  // runs it, keeping call.record alive until it returns.
   void Execute(Call& call);
 
   Export& exp() { return exp_; }
   const ProcedureStats& stats() const { return stats_; }
 
  private:
-  void RunHandler(Call& call);
+  // `on_worker`: the handler may leave work for after the reply.
+  void RunHandler(Call& call, bool on_worker);
   // Logs a refused client once per address and reason, not once per call.
   void LogRefusal(const ClientInfo& client, const std::string& why);
 

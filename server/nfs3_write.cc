@@ -38,9 +38,12 @@ rpc::AcceptStat Write(Request& request) {
   }
   if (stat == kOk) {
     WriteBackBuffer& buffer = request.exp.write_back();
-    vaultcore::Status written = args.stable == kUnstable
-                                    ? buffer.Write(file, args.offset, args.data)
-                                    : buffer.WriteStable(file, args.offset, args.data);
+    // An UNSTABLE write of whole chunks may be answered before it is
+    // encrypted (WriteBackBuffer::Write): the client sends the next one
+    // meanwhile.
+    vaultcore::Status written =
+        args.stable == kUnstable ? buffer.Write(file, args.offset, args.data, request.after_reply)
+                                 : buffer.WriteStable(file, args.offset, args.data);
     if (!written.ok()) {
       vaultcore::Log(vaultcore::LogLevel::kError,
                      "WRITE to " + file->path() + ": " + written.ToString());

@@ -2,9 +2,12 @@
 // borrowed from the connection that received the call and lives until the
 // reply is sent: `args` reads from the record buffer (so names and WRITE
 // data are views into it), `reply` appends to a buffer in the call's arena.
+// Work left in `after_reply` runs once the reply is on its way, on the
+// same thread, while the record buffer still lives (not the arena).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory_resource>
 #include <string_view>
 
@@ -31,6 +34,8 @@ struct Request {
   rpc::XdrReader& args;
   rpc::XdrWriter& reply;
   std::pmr::memory_resource* arena;
+  // Null when the call runs on the I/O thread, which must not do slow work.
+  std::function<void()>* after_reply = nullptr;
 };
 
 // Every procedure has this signature: decode the arguments from

@@ -93,9 +93,13 @@ struct WriteBackBuffer::FileState : std::enable_shared_from_this<FileState> {
   Status error;
   // Whole-chunk writes being encrypted without the lock (see Write): their
   // offset -> end, until they land or fall back to the buffer. `landed` is
-  // notified as each leaves.
+  // notified as each leaves, and as each acknowledged write is done.
   std::map<uint64_t, uint64_t> landing;
   std::condition_variable landed;
+  // Writes answered before they were written (Write's `later`): their
+  // offset -> end, until they are in the file (or failed). No other write
+  // overlaps them meanwhile.
+  std::map<uint64_t, uint64_t> acknowledged;
 
   // Guarded by WriteBackBuffer::mutex_. `registered` is only cleared with
   // the file's lock also held, so it is stable for a holder of either.
@@ -182,6 +186,21 @@ uint64_t WriteBackBuffer::BufferedEndLocked(const FileState& state) {
   return index * kChunk + content.size();
 }
 
+uint64_t WriteBackBuffer::PendingEndLocked(const FileState& state) {
+  const uint64_t buffered = BufferedEndLocked(state);
+  if (state.acknowledged.empty()) return buffered;
+  uint64_t end = 0;
+  for (const auto& [offset, write_end] : state.acknowledged) end = std::max(end, write_end);
+  return std::max(buffered, end);
+}
+
+bool WriteBackBuffer::WaitForAcknowledgedLocked(FileState& state,
+                                                std::unique_lock<std::mutex>& lock) {
+  if (state.acknowledged.empty()) return false;
+  state.landed.wait(lock, [&] { return state.acknowledged.empty(); });
+  return true;
+}
+
 void WriteBackBuffer::UpdateLruLocked(FileState& state, bool touch) {
   if (touch) state.last_write = std::chrono::steady_clock::now();
   const bool want = state.registered && state.bytes > state.stuck_bytes;
@@ -216,8 +235,9 @@ void WriteBackBuffer::ReleaseBytes(FileState& state, size_t bytes) {
 
 void WriteBackBuffer::ForgetIfIdleLocked(FileState& state) {
   std::lock_guard lock(mutex_);
-  if (!state.registered || !state.chunks.empty() || !state.landing.empty() || !state.error.ok() ||
-      state.bytes != 0 || state.written_gen != state.synced_gen) {
+  if (!state.registered || !state.chunks.empty() || !state.landing.empty() ||
+      !state.acknowledged.empty() || !state.error.ok() || state.bytes != 0 ||
+      state.written_gen != state.synced_gen) {
     return;
   }
   state.registered = false;
@@ -437,6 +457,13 @@ bool WriteBackBuffer::IsWholeChunkWriteLocked(const FileState& state, uint64_t o
   });
 }
 
+bool WriteBackBuffer::OverlapsAcknowledgedLocked(const FileState& state, uint64_t offset,
+                                                 size_t length) {
+  return std::any_of(state.acknowledged.begin(), state.acknowledged.end(), [&](const auto& other) {
+    return other.first < offset + length && other.second > offset;
+  });
+}
+
 bool WriteBackBuffer::ContinuesToLocked(const FileState& state, uint64_t disk_size,
                                         uint64_t offset) {
   uint64_t reach = disk_size;
@@ -460,19 +487,21 @@ bool WriteBackBuffer::CanSealLocked(const FileState& state, const WritePlan& pla
                                     size_t length) {
   // Only writes that extend the file (see the top of write_back.h); the
   // cheap tests come before the walks below.
-  if (!SpansWholeChunks(offset, length) || offset < plan.disk_size) return false;
-  uint64_t landing_end = 0;
-  for (const auto& [start, end] : state.landing) landing_end = std::max(landing_end, end);
+  if (!SpansWholeChunks(offset, length) || offset < plan.disk_size ||
+      OverlapsAcknowledgedLocked(state, offset, length)) {
+    return false;
+  }
+  uint64_t pending_end = PendingEndLocked(state);
+  for (const auto& [start, end] : state.landing) pending_end = std::max(pending_end, end);
   const uint64_t reach_needed = offset - std::min(offset, kSealAhead);
   return IsWholeChunkWriteLocked(state, offset, length,
                                  ContinuesToLocked(state, plan.disk_size, reach_needed),
-                                 std::max(plan.old_end, landing_end));
+                                 std::max(plan.old_end, pending_end));
 }
 
 Result<bool> WriteBackBuffer::SealAndLandLocked(FileState& state,
                                                 std::unique_lock<std::mutex>& lock, uint64_t offset,
                                                 std::span<const uint8_t> data) {
-  state.landing.emplace(offset, offset + data.size());
   const std::span<uint8_t> sealed = ThreadSealBuffer(state.file->SealedSize(data.size()));
   lock.unlock();
   Status s = state.file->Seal(offset, data, sealed);
@@ -504,6 +533,36 @@ Result<bool> WriteBackBuffer::SealAndLandLocked(FileState& state,
     UpdateLruLocked(state, /*touch=*/true);
   }
   return written;
+}
+
+void WriteBackBuffer::LandAcknowledged(const StatePtr& state, uint64_t offset,
+                                       std::span<const uint8_t> data, bool seal) {
+  const CountChangeOnExit counted{content_changes_};
+  std::unique_lock lock(state->mutex);
+  Status s;
+  if (!seal) {
+    s = WriteDirectLocked(*state, offset, data);
+  } else if (auto landed = SealAndLandLocked(*state, lock, offset, data); !landed.ok()) {
+    s = landed.status();
+  } else if (!*landed) {
+    // The file does not reach it: written the ordinary way, as an
+    // unacknowledged write would be. Writes that touch these chunks wait
+    // for it meanwhile, so it stays the newest.
+    lock.unlock();
+    s = WriteAs(state->file, offset, data, /*later=*/nullptr, /*acknowledged=*/true);
+    lock.lock();
+  }
+  state->acknowledged.erase(offset);
+  state->landed.notify_all();
+  if (!s.ok()) {
+    failed_flushes_.fetch_add(1, std::memory_order_relaxed);
+    if (state->error.ok()) state->error = s;
+    vaultcore::Log(
+        vaultcore::LogLevel::kError,
+        "write-back of " + state->file->path() +
+            " failed after its WRITE was answered (the next COMMIT reports it): " + s.ToString());
+  }
+  ForgetIfIdleLocked(*state);
 }
 
 Status WriteBackBuffer::WriteDirectLocked(FileState& state, uint64_t offset,
@@ -590,7 +649,7 @@ Status WriteBackBuffer::MakeRoom(size_t bytes, const FileState* self) {
 }
 
 Status WriteBackBuffer::Write(const std::shared_ptr<EncryptedFile>& file, uint64_t offset,
-                              std::span<const uint8_t> data) {
+                              std::span<const uint8_t> data, std::function<void()>* later) {
   if (file == nullptr) return Status(Errc::kInvalidArgument, "write-back: no file");
   if (data.empty()) return Status::Ok();  // POSIX: not even an extension
   if (offset > kMaxFileSize || data.size() > kMaxFileSize - offset) {
@@ -598,19 +657,41 @@ Status WriteBackBuffer::Write(const std::shared_ptr<EncryptedFile>& file, uint64
                                          " would end past the largest file size");
   }
   const CountChangeOnExit counted{content_changes_};
-  bool may_seal = data.size() <= kMaxRunChunks * kChunk;
+  return WriteAs(file, offset, data, later, /*acknowledged=*/false);
+}
+
+Status WriteBackBuffer::WriteAs(const std::shared_ptr<EncryptedFile>& file, uint64_t offset,
+                                std::span<const uint8_t> data, std::function<void()>* later,
+                                bool acknowledged) {
+  bool may_seal = !acknowledged && data.size() <= kMaxRunChunks * kChunk;
   for (;;) {
     std::unique_lock<std::mutex> lock;
     StatePtr state = LockState(file.get(), &file, lock);
     WritePlan plan;
     Status s = PlanWriteLocked(*state, offset, data.size(), plan);
+    const auto acknowledge = [&](bool seal) {
+      state->acknowledged.emplace(offset, offset + data.size());
+      *later = [this, state, offset, data, seal] { LandAcknowledged(state, offset, data, seal); };
+      return Status::Ok();
+    };
     if (s.ok() && may_seal && CanSealLocked(*state, plan, offset, data.size())) {
+      state->landing.emplace(offset, offset + data.size());
+      if (later != nullptr) return acknowledge(/*seal=*/true);
       auto landed = SealAndLandLocked(*state, lock, offset, data);
       if (landed.ok() && !*landed) {
         may_seal = false;  // the file changed meanwhile: write it the ordinary way
         continue;
       }
       s = landed.status();
+    } else if (s.ok() && later != nullptr &&
+               !OverlapsAcknowledgedLocked(*state, offset, data.size()) &&
+               IsWholeChunkWriteLocked(*state, offset, data.size(), offset <= plan.disk_size,
+                                       std::max(plan.old_end, PendingEndLocked(*state)))) {
+      // An overwrite within the file: encrypted under the lock, as it
+      // would have been before the reply.
+      return acknowledge(/*seal=*/false);
+    } else if (s.ok() && !acknowledged && WaitForAcknowledgedLocked(*state, lock)) {
+      continue;  // plan again, with them written
     } else if (s.ok()) {
       if (IsWholeChunkWriteLocked(*state, offset, data.size(), offset <= plan.disk_size,
                                   plan.old_end)) {
@@ -638,6 +719,7 @@ Result<size_t> WriteBackBuffer::Read(const std::shared_ptr<EncryptedFile>& file,
   if (file == nullptr) return Status(Errc::kInvalidArgument, "write-back: no file");
   std::unique_lock<std::mutex> lock;
   StatePtr state = LockState(file.get(), nullptr, lock);
+  if (state != nullptr) WaitForAcknowledgedLocked(*state, lock);
   if (state == nullptr || state->chunks.empty()) {
     // Nothing buffered: the disk is the truth, and reading it needs no lock
     // of ours (a write that slips in now simply comes after this read).
@@ -686,14 +768,14 @@ Result<uint64_t> WriteBackBuffer::Size(const EncryptedFile& file) {
   StatePtr state = LockState(&file, nullptr, lock);
   auto disk_size = file.Size();
   if (state == nullptr || !disk_size.ok()) return disk_size;
-  return std::max(*disk_size, BufferedEndLocked(*state));
+  return std::max(*disk_size, PendingEndLocked(*state));
 }
 
 std::optional<uint64_t> WriteBackBuffer::BufferedEnd(const EncryptedFile& file) {
   std::unique_lock<std::mutex> lock;
   StatePtr state = LockState(&file, nullptr, lock);
   if (state == nullptr) return std::nullopt;
-  return BufferedEndLocked(*state);
+  return PendingEndLocked(*state);
 }
 
 void WriteBackBuffer::FinishSync(const StatePtr& state, uint64_t generation) {
@@ -711,6 +793,7 @@ Status WriteBackBuffer::Commit(const std::shared_ptr<EncryptedFile>& file) {
   std::unique_lock<std::mutex> lock;
   StatePtr state = LockState(file.get(), nullptr, lock);
   if (state == nullptr) return Sync(*file);
+  WaitForAcknowledgedLocked(*state, lock);
   (void)FlushLocked(*state, FlushFor::kCommit);  // its error, if first, is in state->error
   const Status reported = std::exchange(state->error, Status());
   uint64_t generation;
@@ -756,6 +839,7 @@ Status WriteBackBuffer::Truncate(const std::shared_ptr<EncryptedFile>& file, uin
   const CountChangeOnExit counted{content_changes_};
   std::unique_lock<std::mutex> lock;
   StatePtr state = LockState(file.get(), &file, lock);
+  WaitForAcknowledgedLocked(*state, lock);
   size_t dropped = 0;
   for (auto it = state->chunks.lower_bound(size / kChunk); it != state->chunks.end();) {
     const uint64_t start = it->first * kChunk;
@@ -806,6 +890,7 @@ Status WriteBackBuffer::FlushAll(bool sync) {
         std::lock_guard registry(mutex_);
         if (!state->registered) continue;
       }
+      WaitForAcknowledgedLocked(*state, file_lock);
       (void)FlushLocked(*state, FlushFor::kCommit);  // its error, if first, is in state->error
       if (first.ok()) first = state->error;
       {

@@ -35,6 +35,15 @@
 // encryption wasted. The file never holds a gap. An overwrite within the
 // file is encrypted under the lock: sealing those too made the Linux
 // client's random-write runs bimodal (bench/RESULTS.md, step 20).
+// A caller that can run work after its reply (an UNSTABLE WRITE on a
+// worker) may have a whole-chunk write, sealed or an overwrite, answered
+// before it is encrypted: Write registers it and hands back the rest as
+// work to run next. A client with one WRITE in flight then sends the next
+// while this one is encrypted (bench/RESULTS.md, step 43). Until that work
+// is done, the write counts in the file's size, and everything else that
+// touches the file's content (a read, a commit, a truncation, a write
+// that is not sealed beside it) waits for it. If it fails, the failure is
+// a failed flush, as below.
 // A flush that fails drops the file's buffered data (keeping it would pin
 // the budget and show readers bytes that may never reach the disk) and the
 // error becomes sticky: the next Commit of that file reports it, so the
@@ -75,6 +84,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <list>
 #include <memory>
@@ -126,8 +136,15 @@ class WriteBackBuffer {
   // Commit reports again because it lost earlier acknowledged writes.
   // A failed flush of another file does not fail this write (that file's
   // Commit reports it).
+  //
+  // With `later`, a whole-chunk write that would go straight to the file
+  // (see the top of this file) may instead return Ok at once and set
+  // *later to the work that writes it. The caller must run that work
+  // exactly once, soon, on a thread that holds no lock of this buffer, and
+  // keep `data` alive until it returns: other calls on the file wait for
+  // it.
   vaultcore::Status Write(const std::shared_ptr<vaultcore::EncryptedFile>& file, uint64_t offset,
-                          std::span<const uint8_t> data);
+                          std::span<const uint8_t> data, std::function<void()>* later = nullptr);
 
   // Reads up to out.size() bytes at `offset` as the file is after every
   // buffered write: disk content with buffered chunks laid over it, zeros
@@ -139,8 +156,9 @@ class WriteBackBuffer {
   // The logical size: the larger of the size on disk and the end of the
   // buffered data.
   vaultcore::Result<uint64_t> Size(const vaultcore::EncryptedFile& file);
-  // Just the end of the buffered data: nothing when none is buffered. No
-  // disk access (GETATTR and READDIRPLUS ask it of every open file).
+  // Just the end of the buffered data and of the acknowledged writes not
+  // yet written: nothing when none is. No disk access (GETATTR and
+  // READDIRPLUS ask it of every open file).
   std::optional<uint64_t> BufferedEnd(const vaultcore::EncryptedFile& file);
 
   // COMMIT: writes the file's buffered chunks out and fsyncs it. Returns
@@ -207,6 +225,9 @@ class WriteBackBuffer {
   // where it ends counting what is buffered (`logical_end`).
   static bool IsWholeChunkWriteLocked(const FileState& state, uint64_t offset, size_t length,
                                       bool continues_file, uint64_t logical_end);
+  // Whether [offset, offset + length) overlaps a write acknowledged and not
+  // written yet.
+  static bool OverlapsAcknowledgedLocked(const FileState& state, uint64_t offset, size_t length);
   // Whether the file, `disk_size` long on disk, reaches `offset` with no
   // gap once the writes landing now and the buffered chunks are counted.
   static bool ContinuesToLocked(const FileState& state, uint64_t disk_size, uint64_t offset);
@@ -215,11 +236,27 @@ class WriteBackBuffer {
   // gap of at most 16 MiB before it is filled.
   static bool CanSealLocked(const FileState& state, const WritePlan& plan, uint64_t offset,
                             size_t length);
-  // Encrypts `data` with the lock released, then, once the writes landing
-  // below it have landed, writes it to the file if it still can go there
-  // straight. False: nothing was written.
+  // The body of Write. `acknowledged`: the write was answered, could not
+  // land straight (LandAcknowledged) and is written the ordinary way, not
+  // waiting for acknowledged writes (it is one of them).
+  vaultcore::Status WriteAs(const std::shared_ptr<vaultcore::EncryptedFile>& file, uint64_t offset,
+                            std::span<const uint8_t> data, std::function<void()>* later,
+                            bool acknowledged);
+  // Encrypts `data`, registered as landing at `offset`, with the lock
+  // released, then, once the writes landing below it have landed, writes
+  // it to the file if it still can go there straight. False: nothing was
+  // written. Either way it no longer counts as landing.
   vaultcore::Result<bool> SealAndLandLocked(FileState& state, std::unique_lock<std::mutex>& lock,
                                             uint64_t offset, std::span<const uint8_t> data);
+  // The work Write hands back for an acknowledged write: with `seal`, seals
+  // and lands it (or, if the file does not reach it, writes it the
+  // ordinary way); else (an overwrite within the file) writes it under the
+  // lock. A failure is recorded as a failed flush.
+  void LandAcknowledged(const StatePtr& state, uint64_t offset, std::span<const uint8_t> data,
+                        bool seal);
+  // Waits, with the file's lock held in `lock`, until every acknowledged
+  // write of the file is written; false if there was none to wait for.
+  static bool WaitForAcknowledgedLocked(FileState& state, std::unique_lock<std::mutex>& lock);
   // Writes `data` to the file now, unbuffered; WriteThroughLocked first
   // writes out what is buffered.
   vaultcore::Status WriteDirectLocked(FileState& state, uint64_t offset,
@@ -244,6 +281,9 @@ class WriteBackBuffer {
   void RecountStuckLocked(FileState& state);
   // End of the buffered data, 0 if none.
   static uint64_t BufferedEndLocked(const FileState& state);
+  // The larger of that and the end of the acknowledged writes not written
+  // yet.
+  static uint64_t PendingEndLocked(const FileState& state);
   // Forgets the file if it has nothing left to write, sync or report.
   void ForgetIfIdleLocked(FileState& state);
 

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "server/write_back_test_fixture.h"
@@ -36,12 +37,15 @@ class WriteBackRecoveryTest : public WriteBackTest {
   }
 
   // Writes model[from, to) in pieces of `piece` bytes, as a client resends
-  // it.
+  // it, and as the server's WRITE writes: a piece the buffer acknowledges
+  // before it lands then lands at once.
   static void Resend(WriteBackBuffer& buffer, const FilePtr& file, const Bytes& model,
                      uint64_t from, uint64_t to, uint64_t piece_size = kPiece) {
     for (uint64_t at = from; at < to; at += piece_size) {
       const auto piece = std::span(model).subspan(at, std::min(piece_size, to - at));
-      ASSERT_TRUE(IsOk(buffer.Write(file, at, piece))) << "at " << at;
+      std::function<void()> later;
+      ASSERT_TRUE(IsOk(buffer.Write(file, at, piece, &later))) << "at " << at;
+      if (later) later();
     }
   }
 
