@@ -669,14 +669,16 @@ Status WriteBackBuffer::WriteAs(const std::shared_ptr<EncryptedFile>& file, uint
     StatePtr state = LockState(file.get(), &file, lock);
     WritePlan plan;
     Status s = PlanWriteLocked(*state, offset, data.size(), plan);
+    // The work first: a registration nobody would finish blocks the file.
     const auto acknowledge = [&](bool seal) {
-      state->acknowledged.emplace(offset, offset + data.size());
       *later = [this, state, offset, data, seal] { LandAcknowledged(state, offset, data, seal); };
+      if (seal) state->landing.emplace(offset, offset + data.size());
+      state->acknowledged.emplace(offset, offset + data.size());
       return Status::Ok();
     };
     if (s.ok() && may_seal && CanSealLocked(*state, plan, offset, data.size())) {
-      state->landing.emplace(offset, offset + data.size());
       if (later != nullptr) return acknowledge(/*seal=*/true);
+      state->landing.emplace(offset, offset + data.size());
       auto landed = SealAndLandLocked(*state, lock, offset, data);
       if (landed.ok() && !*landed) {
         may_seal = false;  // the file changed meanwhile: write it the ordinary way
