@@ -48,6 +48,10 @@ struct FileHandle {
   std::array<uint8_t, kSize> bytes{};
 
   std::span<const uint8_t> span() const { return bytes; }
+  // Fields read straight from the bytes, without the MAC check of Decode:
+  // only for handles the server made and keeps itself.
+  std::span<const uint8_t, 20> dir_hash() const { return std::span(bytes).subspan<2, 20>(); }
+  std::span<const uint8_t, 8> nonce_prefix() const { return std::span(bytes).subspan<30, 8>(); }
 };
 
 class HandleCodec {

@@ -84,6 +84,15 @@ TEST_F(FileHandleTest, RoundTripsEveryKind) {
   EXPECT_EQ(codec_.Decode(codec_.Encode(ones).span()), ones);
 }
 
+// The server reads the hint and the nonce prefix of the handles it keeps
+// straight from their bytes.
+TEST_F(FileHandleTest, TheKeptFieldsAreReadFromTheBytes) {
+  const HandleFields fields = Fields(HandleKind::kFile);
+  const FileHandle handle = codec_.Encode(fields);
+  EXPECT_TRUE(std::ranges::equal(handle.dir_hash(), fields.dir_hash));
+  EXPECT_TRUE(std::ranges::equal(handle.nonce_prefix(), fields.nonce_prefix));
+}
+
 // Handles must outlive the process (and the build): the format and the key
 // derivation are pinned by a value computed independently (Python hmac).
 TEST_F(FileHandleTest, KnownAnswer) {

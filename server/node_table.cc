@@ -150,25 +150,59 @@ std::shared_ptr<const vaultcore::DirRef> NodeTable::ParentLocked(const std::stri
   return parent;
 }
 
-std::shared_ptr<const NodeTable::Place> NodeTable::PlaceOfLocked(const Entry& entry) {
+NodeTable::NodeNames::NodeNames(std::string_view node_name, std::string_view name, NodeKind kind,
+                                bool shortened)
+    : bytes_(new char[sizeof(Header) + node_name.size() + name.size()]) {
+  const Header header{static_cast<uint16_t>(node_name.size()), static_cast<uint16_t>(name.size()),
+                      static_cast<uint8_t>(kind), shortened};
+  char* p = bytes_.get();
+  std::memcpy(p, &header, sizeof header);
+  std::memcpy(p + sizeof header, node_name.data(), node_name.size());
+  std::memcpy(p + sizeof header + node_name.size(), name.data(), name.size());
+}
+
+NodeTable::NodeNames::Header NodeTable::NodeNames::header() const {
+  Header header;
+  std::memcpy(&header, bytes_.get(), sizeof header);
+  return header;
+}
+
+std::string_view NodeTable::NodeNames::node_name() const {
+  return {bytes_.get() + sizeof(Header), header().node_name_size};
+}
+
+std::string_view NodeTable::NodeNames::name() const {
+  const Header h = header();
+  return {bytes_.get() + sizeof(Header) + h.node_name_size, h.name_size};
+}
+
+const ListedNode* NodeTable::FileLocation::listed_node() const {
+  const Listed* listed = std::get_if<Listed>(&where);
+  return listed != nullptr ? listed->node : nullptr;
+}
+
+const FileHandle* NodeTable::FileLocation::reusable_handle() const {
+  if (!issued || !std::ranges::equal(issued->nonce_prefix(), nonce)) return nullptr;
+  return &*issued;
+}
+
+NodeTable::Place NodeTable::PlaceOfLocked(const Entry& entry) {
   const std::string_view node_path = entry.node_path;
   const size_t slash = node_path.rfind('/');
-  return std::make_shared<const Place>(
-      Place{ParentLocked(entry.parent_id, node_path.substr(0, slash)),
-            std::string(node_path.substr(slash + 1)), entry.name, entry.kind(), entry.shortened});
+  return Place{ParentLocked(entry.parent_id, node_path.substr(0, slash)),
+               NodeNames(node_path.substr(slash + 1), entry.name, entry.kind(), entry.shortened)};
 }
 
 // Whether `location` names the node of `entry`, as the same kind of
 // object.
 bool NodeTable::SamePlace(const FileLocation& location, const Entry& entry) {
-  if (location.listed) {
-    const Listed& listed = location.listed;
-    return listed.node->kind() == entry.kind() &&
-           IsPathOf(listed.listing->dir.content_path, listed.node->node_name, entry.node_path);
+  if (const Place* place = std::get_if<Place>(&location.where)) {
+    return place->names.kind() == entry.kind() &&
+           IsPathOf(place->parent->content_path, place->names.node_name(), entry.node_path);
   }
-  const Place& place = *location.place;
-  return place.kind == entry.kind() &&
-         IsPathOf(place.parent->content_path, place.node_name, entry.node_path);
+  const Listed* listed = std::get_if<Listed>(&location.where);
+  return listed != nullptr && listed->node->kind() == entry.kind() &&
+         IsPathOf(listed->listing->dir.content_path, listed->node->node_name, entry.node_path);
 }
 
 NodeTable::NodeTable(vaultcore::Vault& vault, size_t max_remembered_files)
@@ -228,11 +262,15 @@ void NodeTable::ListedHandles(std::span<const ListedNode> nodes,
   for (size_t i = 0; i < nodes.size(); ++i) {
     const ListedNode& node = nodes[i];
     auto it = files_.find(node.attr.fileid);
-    if (it == files_.end() || !it->second.handle || it->second.listed.node != &node ||
-        !SameTime(it->second.ctime, node.attr.ctime)) {
+    const FileHandle* handle = nullptr;
+    if (it != files_.end() && it->second.listed_node() == &node &&
+        SameTime(it->second.ctime, node.attr.ctime)) {
+      handle = it->second.reusable_handle();
+    }
+    if (handle == nullptr) {
       handles[i].reset();
     } else {
-      handles[i] = it->second.handle;
+      handles[i] = *handle;
     }
   }
 }
@@ -246,9 +284,11 @@ Result<FileHandle> NodeTable::HandleFor(const Entry& entry, const ListedNode* li
   {
     std::lock_guard lock(mutex_);
     auto it = files_.find(entry.attr.fileid);
-    if (it != files_.end() && it->second.handle && SameTime(it->second.ctime, entry.attr.ctime) &&
-        ((listed != nullptr && it->second.listed.node == listed) || SamePlace(it->second, entry))) {
-      return *it->second.handle;
+    const FileHandle* handle = it == files_.end() ? nullptr : it->second.reusable_handle();
+    if (handle != nullptr && SameTime(it->second.ctime, entry.attr.ctime) &&
+        ((listed != nullptr && it->second.listed_node() == listed) ||
+         SamePlace(it->second, entry))) {
+      return *handle;
     }
   }
   // Every entry of a READDIRPLUS page needs its parent's hash: HashOf
@@ -275,22 +315,36 @@ Result<FileHandle> NodeTable::HandleFor(const Entry& entry, const ListedNode* li
     nonce = *read;
   }
   RememberFile(entry, nonce);
-  const vaultcore::Sha1Digest hint = IssuedHint(entry.attr.fileid, *parent_hash);
-  const FileHandle handle = codec_.Encode({KindOf(entry.kind()), hint, entry.attr.fileid, nonce});
+  HandleFields fields{KindOf(entry.kind()), IssuedHint(entry.attr.fileid, *parent_hash),
+                      entry.attr.fileid, nonce};
+  FileHandle handle = codec_.Encode(fields);
   std::lock_guard lock(mutex_);
-  if (auto it = files_.find(entry.attr.fileid);
-      it != files_.end() && it->second.nonce == nonce && it->second.issued_hint == hint) {
-    it->second.handle = handle;
+  auto it = files_.find(entry.attr.fileid);
+  if (it == files_.end() || it->second.nonce != nonce) return handle;
+  FileLocation& location = it->second;
+  if (location.issued && !std::ranges::equal(location.issued->dir_hash(), fields.dir_hash)) {
+    // Another thread gave out a handle with another hint first (the file
+    // was moved meanwhile): give out the same.
+    std::ranges::copy(location.issued->dir_hash(), fields.dir_hash.begin());
+    handle = codec_.Encode(fields);
   }
+  location.issued = handle;
   return handle;
 }
 
 vaultcore::Sha1Digest NodeTable::IssuedHint(uint64_t inode, const vaultcore::Sha1Digest& current) {
   std::lock_guard lock(mutex_);
   auto it = files_.find(inode);
-  if (it == files_.end()) return current;
-  if (!it->second.issued_hint) it->second.issued_hint = current;
-  return *it->second.issued_hint;
+  if (it == files_.end() || !it->second.issued) return current;
+  vaultcore::Sha1Digest hint;
+  std::ranges::copy(it->second.issued->dir_hash(), hint.begin());
+  return hint;
+}
+
+void NodeTable::KeepIssued(uint64_t inode, const FileHandle& handle) {
+  std::lock_guard lock(mutex_);
+  auto it = files_.find(inode);
+  if (it != files_.end() && !it->second.issued) it->second.issued = handle;
 }
 
 Result<Entry> NodeTable::Resolve(std::span<const uint8_t> handle, bool from_cache) {
@@ -298,8 +352,11 @@ Result<Entry> NodeTable::Resolve(std::span<const uint8_t> handle, bool from_cach
   if (!fields) return Status(Errc::kInvalidArgument, "not a file handle of this vault");
   if (fields->kind == HandleKind::kDirectory) return ResolveDirectory(*fields, from_cache);
   auto entry = ResolveFile(*fields, from_cache);
-  // A handle from before a restart: go on giving out the same bytes.
-  if (entry.ok()) (void)IssuedHint(fields->inode, fields->dir_hash);
+  if (entry.ok()) {
+    FileHandle presented;
+    std::copy(handle.begin(), handle.end(), presented.bytes.begin());
+    KeepIssued(fields->inode, presented);
+  }
   return entry;
 }
 
@@ -351,14 +408,14 @@ Result<std::string> NodeTable::DirectoryIdOf(const vaultcore::Sha1Digest& hash) 
   return Status(Errc::kNotFound, "directory is no longer in the tree");
 }
 
-std::optional<Result<Entry>> NodeTable::CheckFileAt(const FileLocation& location,
+std::optional<Result<Entry>> NodeTable::CheckFileAt(Entry entry, const timespec& ctime,
+                                                    const std::array<uint8_t, 8>& known_nonce,
                                                     const HandleFields& fields, bool from_cache) {
-  Entry entry = EntryAt(fields.inode, location);
   const Status s = from_cache ? vault_.Refresh(entry) : vault_.RefreshFromDisk(entry);
   if (!s.ok() || entry.attr.fileid != fields.inode) return std::nullopt;
   if (fields.nonce_prefix == kNoNonce) return Result<Entry>(std::move(entry));
-  std::array<uint8_t, 8> nonce = location.nonce;
-  if (nonce == kNoNonce || !SameTime(location.ctime, entry.attr.ctime)) {
+  std::array<uint8_t, 8> nonce = known_nonce;
+  if (nonce == kNoNonce || !SameTime(ctime, entry.attr.ctime)) {
     auto read = NoncePrefixOf(entry);
     if (!read.ok()) return Result<Entry>(read.status());
     nonce = *read;
@@ -375,10 +432,9 @@ std::optional<Result<Entry>> NodeTable::ResolveFileIn(const std::shared_ptr<cons
                                                       const HandleFields& fields, bool from_cache) {
   for (const ListedNode& node : listing->nodes) {
     if (node.kind() != NodeKind::kDirectory && node.attr.fileid == fields.inode) {
-      Remember(listing->EntryOf(node), /*moved=*/false);
-      FileLocation location;
-      location.listed = Listed{listing, &node};
-      return CheckFileAt(location, fields, from_cache);
+      Entry entry = listing->EntryOf(node);
+      Remember(entry, /*moved=*/false);
+      return CheckFileAt(std::move(entry), {}, kNoNonce, fields, from_cache);
     }
   }
   return std::nullopt;
@@ -386,13 +442,18 @@ std::optional<Result<Entry>> NodeTable::ResolveFileIn(const std::shared_ptr<cons
 
 Result<Entry> NodeTable::ResolveFile(const HandleFields& fields, bool from_cache) {
   auto remembered = [&]() -> std::optional<Result<Entry>> {
-    std::optional<FileLocation> location;
+    Entry entry;
+    timespec ctime{};
+    std::array<uint8_t, 8> nonce{};
     {
       std::lock_guard lock(mutex_);
-      if (auto it = files_.find(fields.inode); it != files_.end()) location = it->second;
+      auto it = files_.find(fields.inode);
+      if (it == files_.end()) return std::nullopt;
+      entry = EntryAt(fields.inode, it->second);
+      ctime = it->second.ctime;
+      nonce = it->second.nonce;
     }
-    if (!location) return std::nullopt;
-    return CheckFileAt(*location, fields, from_cache);
+    return CheckFileAt(std::move(entry), ctime, nonce, fields, from_cache);
   };
   if (auto entry = remembered()) return std::move(*entry);
   {
@@ -421,12 +482,14 @@ Result<Entry> NodeTable::ResolveFile(const HandleFields& fields, bool from_cache
 }
 
 Entry NodeTable::EntryAt(uint64_t inode, const FileLocation& location) {
-  if (location.listed) return location.listed.listing->EntryOf(*location.listed.node);
-  const Place& place = *location.place;
+  if (const Listed* listed = std::get_if<Listed>(&location.where)) {
+    return listed->listing->EntryOf(*listed->node);
+  }
+  const Place& place = std::get<Place>(location.where);
   Entry entry = vaultcore::Vault::NodeEntry(
-      place.name, place.parent->id,
-      vaultcore::vault_layout::Join(place.parent->content_path, place.node_name), place.kind,
-      place.shortened);
+      std::string(place.names.name()), place.parent->id,
+      vaultcore::vault_layout::Join(place.parent->content_path, place.names.node_name()),
+      place.names.kind(), place.names.shortened());
   entry.attr.fileid = inode;  // lets Refresh take the cache's attributes of this object only
   return entry;
 }
@@ -441,17 +504,17 @@ void NodeTable::RememberFileLocked(const Entry& entry, const std::array<uint8_t,
   if (files_.size() >= max_remembered_files_) files_.clear();
   removed_.erase(entry.attr.fileid);  // the inode has been reused
   FileLocation& location = files_[entry.attr.fileid];
-  // Another file on a reused inode gets handles of its own.
-  if (nonce != kNoNonce && location.nonce != kNoNonce && nonce != location.nonce) {
-    location.issued_hint.reset();
+  // Another file on a reused inode (another header) gets handles of its
+  // own, though its nonce was not known when its ctime was seen to move.
+  if (location.issued && nonce != kNoNonce &&
+      !std::ranges::equal(location.issued->nonce_prefix(), kNoNonce) &&
+      !std::ranges::equal(location.issued->nonce_prefix(), nonce)) {
+    location.issued.reset();
   }
-  if (nonce != location.nonce) location.handle.reset();
   if (listed) {
-    location.listed = std::move(listed);
-    location.place.reset();
-  } else if ((!location.listed && !location.place) || !SamePlace(location, entry)) {
-    location.listed = {};
-    location.place = PlaceOfLocked(entry);
+    location.where = std::move(listed);
+  } else if (!SamePlace(location, entry)) {
+    location.where = PlaceOfLocked(entry);
   }
   location.ctime = entry.attr.ctime;
   location.nonce = nonce;
@@ -505,11 +568,9 @@ void NodeTable::DetachLocked(const Listing& listing) {
   for (const ListedNode& node : listing.nodes) {
     if (node.subdirectory) continue;
     auto it = files_.find(node.attr.fileid);
-    if (it != files_.end() && it->second.listed.node == &node) {
-      it->second.listed = {};
-      it->second.place = std::make_shared<const Place>(
-          Place{ParentLocked(listing.dir.id, listing.dir.content_path), node.node_name, node.name,
-                node.kind(), node.shortened});
+    if (it != files_.end() && it->second.listed_node() == &node) {
+      it->second.where = Place{ParentLocked(listing.dir.id, listing.dir.content_path),
+                               NodeNames(node.node_name, node.name, node.kind(), node.shortened)};
     }
   }
 }

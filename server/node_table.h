@@ -39,6 +39,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <variant>
 #include <vector>
 
 #include "server/file_handle.h"
@@ -82,9 +83,9 @@ struct Listing {
 class NodeTable {
  public:
   // Where files were seen is a cache: past this many files it starts
-  // again. Each costs about 360 bytes (measured: 287,711 files created at
-  // 32 in flight on tmpfs took the server from 10.5 to 108 MiB of RSS), so
-  // the bound is about 360 MiB; below a vault's working set, a file the
+  // again. Each costs about 220 bytes (measured: 324,259 files created at
+  // 32 in flight on tmpfs took the server from 10.2 to 79.5 MiB of RSS), so
+  // the bound is about 230 MiB; below a vault's working set, a file the
   // table forgot is found again by listing its directory.
   static constexpr size_t kDefaultMaxRememberedFiles = 1 << 20;
 
@@ -143,16 +144,38 @@ class NodeTable {
   void Moved(const vaultcore::Entry& entry) { Remember(entry, /*moved=*/true); }
 
  private:
-  // Where a file was seen, in a third of the bytes of a whole entry, its
-  // directory shared with the other files seen there: a directory of
-  // 100,000 files made before it was ever listed is held in these and
-  // again in its first listing.
+  // A file's node name and cleartext name, its kind and whether its name
+  // is shortened, in one allocation of 6 bytes more than the two names
+  // (two strings in a block of their own took about 160 bytes).
+  class NodeNames {
+   public:
+    NodeNames(std::string_view node_name, std::string_view name, vaultcore::NodeKind kind,
+              bool shortened);
+    std::string_view node_name() const;  // in the parent's content directory
+    std::string_view name() const;
+    vaultcore::NodeKind kind() const { return static_cast<vaultcore::NodeKind>(header().kind); }
+    bool shortened() const { return header().shortened; }
+
+   private:
+    // Six bytes: a node name is at most NAME_MAX, and a cleartext name at
+    // most the vault's 10 KiB.
+    struct Header {
+      uint16_t node_name_size;
+      uint16_t name_size;
+      uint8_t kind;  // a vaultcore::NodeKind
+      bool shortened;
+    };
+    Header header() const;
+
+    std::unique_ptr<char[]> bytes_;  // the Header, the node name, the name
+  };
+  // Where a file was seen outside a cached listing, its directory shared
+  // with the other files seen there: a directory of 100,000 files made
+  // before it was ever listed is held in these and again in its first
+  // listing.
   struct Place {
     std::shared_ptr<const vaultcore::DirRef> parent;
-    std::string node_name;  // in the parent's content directory
-    std::string name;
-    vaultcore::NodeKind kind = vaultcore::NodeKind::kFile;
-    bool shortened = false;
+    NodeNames names;
   };
   // A node of a cached listing, which it keeps alive.
   struct Listed {
@@ -161,22 +184,26 @@ class NodeTable {
 
     explicit operator bool() const { return node != nullptr; }
   };
+  // What the table remembers of a file, with its place: about 220 bytes
+  // of RSS (see kDefaultMaxRememberedFiles).
   struct FileLocation {
     // The node in its directory's cached listing while there is one (the
-    // directory is then held once); else where it was seen. Exactly one
-    // of the two is set.
-    Listed listed;
-    std::shared_ptr<const Place> place;
+    // directory is then held once); else where it was seen. Only a
+    // location being made holds neither.
+    std::variant<std::monostate, Listed, Place> where;
     timespec ctime{};                // when `nonce` was read
     std::array<uint8_t, 8> nonce{};  // all zero: not read yet
-    // The parent hint of the handles already given out for this file. A
-    // file moved to another directory keeps getting the same handle bytes:
-    // clients (Linux's nfs_same_file) tell files apart by them.
-    std::optional<vaultcore::Sha1Digest> issued_hint;
-    // The handle last made for it, while its place, `nonce` and the hint
-    // still hold: READDIRPLUS asks for every entry's handle on every page,
-    // and making one costs an HMAC.
-    std::optional<FileHandle> handle;
+    // The handle given out for this file. Every later handle carries its
+    // parent hint: a file moved to another directory keeps getting the same
+    // handle bytes, by which clients (Linux's nfs_same_file) tell files
+    // apart. While its nonce is `nonce` and `ctime` holds, it is the handle
+    // to give out as it is: READDIRPLUS asks for every entry's handle on
+    // every page, and making one costs an HMAC.
+    std::optional<FileHandle> issued;
+
+    const ListedNode* listed_node() const;
+    // The issued handle, if it can be given out again as it is.
+    const FileHandle* reusable_handle() const;
   };
   struct CachedListing {
     std::shared_ptr<const Listing> listing;
@@ -215,12 +242,13 @@ class NodeTable {
   // between remembering the file and looking it up.
   std::optional<vaultcore::Result<vaultcore::Entry>> ResolveFileIn(
       const std::shared_ptr<const Listing>& listing, const HandleFields& fields, bool from_cache);
-  // `location` of the file `fields` names, checked against the disk (from
-  // the attribute cache if `from_cache`) and its header's nonce; nullopt if
-  // the file is no longer there.
-  std::optional<vaultcore::Result<vaultcore::Entry>> CheckFileAt(const FileLocation& location,
-                                                                 const HandleFields& fields,
-                                                                 bool from_cache);
+  // `entry`, where the file `fields` names was seen (its nonce read at
+  // `ctime`, if known), checked against the disk (from the attribute cache
+  // if `from_cache`) and its header's nonce; nullopt if the file is no
+  // longer there.
+  std::optional<vaultcore::Result<vaultcore::Entry>> CheckFileAt(
+      vaultcore::Entry entry, const timespec& ctime, const std::array<uint8_t, 8>& nonce,
+      const HandleFields& fields, bool from_cache);
   void RememberFile(const vaultcore::Entry& entry, const std::array<uint8_t, 8>& nonce);
   void RememberFileLocked(const vaultcore::Entry& entry, const std::array<uint8_t, 8>& nonce,
                           Listed listed);
@@ -228,14 +256,18 @@ class NodeTable {
   std::shared_ptr<const vaultcore::DirRef> ParentLocked(const std::string& id,
                                                         std::string_view content_path);
   // The place of `entry`, its parent shared. Needs mutex_.
-  std::shared_ptr<const Place> PlaceOfLocked(const vaultcore::Entry& entry);
+  Place PlaceOfLocked(const vaultcore::Entry& entry);
   static bool SamePlace(const FileLocation& location, const vaultcore::Entry& entry);
   // The entry of the file with inode `inode` remembered at `location`
   // (attributes unread if only its place is known).
   static vaultcore::Entry EntryAt(uint64_t inode, const FileLocation& location);
   // The hint to put in the file's handles: the one given out before, else
-  // `current` (which is then remembered).
+  // `current`.
   vaultcore::Sha1Digest IssuedHint(uint64_t inode, const vaultcore::Sha1Digest& current);
+  // After a client presented `handle` for file `inode`: if the table has
+  // given out no handle for it yet (since a restart), it gives out the same
+  // bytes from now on.
+  void KeepIssued(uint64_t inode, const FileHandle& handle);
   void RememberDirectory(const std::string& dir_id);
   // The hash naming a directory's content directory; remembers both ways.
   vaultcore::Result<vaultcore::Sha1Digest> HashOf(const std::string& dir_id);

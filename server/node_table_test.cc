@@ -107,10 +107,13 @@ TEST_F(NodeTableTest, AListingTakenAgainFreesTheOldOneAndItsFilesStillResolve) {
 // is remembered by place only; its entry is rebuilt from that, data path
 // included, for every kind of node.
 TEST_F(NodeTableTest, FilesKnownOnlyByPlaceResolveToTheirWholeEntry) {
-  const std::vector<Entry> made = {MakeFile(root(), "plain", "alpha"),
-                                   MakeFile(root(), std::string(200, 'n'), "long name"),
-                                   MakeLink(root(), "link", "plain")};
+  // The place packs each name's size in 16 bits: a name a sync client
+  // made may be longer than any an NFS client can send.
+  const std::vector<Entry> made = {
+      MakeFile(root(), "plain", "alpha"), MakeFile(root(), std::string(200, 'n'), "long name"),
+      MakeFile(root(), std::string(1000, 'm'), "long name"), MakeLink(root(), "link", "plain")};
   ASSERT_TRUE(made[1].shortened);
+  ASSERT_TRUE(made[2].shortened);
   server::NodeTable nodes(v());
   for (const Entry& entry : made) {
     auto handle = nodes.HandleFor(entry);
@@ -129,6 +132,40 @@ TEST_F(NodeTableTest, FilesKnownOnlyByPlaceResolveToTheirWholeEntry) {
     auto again = nodes.HandleFor(*resolved);
     ASSERT_TRUE(IsOk(again));
     EXPECT_EQ(again->bytes, handle->bytes);
+  }
+}
+
+// The handle a client kept across a restart is the one the table gives out
+// again, although the file has moved since it was made: clients tell files
+// apart by their handles' bytes.
+TEST_F(NodeTableTest, AHandleFromBeforeARestartIsGivenOutAgainAfterAMove) {
+  const Entry b = MakeDir(root(), "b");
+  const Entry file = MakeFile(root(), "file", "content");
+  std::optional<server::FileHandle> before;
+  {
+    server::NodeTable nodes(v());
+    auto handle = nodes.HandleFor(file);
+    ASSERT_TRUE(IsOk(handle));
+    before = *handle;
+  }
+  ASSERT_TRUE(IsOk(v().Rename(root(), "file", b.AsDir(), "file")));
+  const Entry moved = Lookup(b.AsDir(), "file");
+
+  server::NodeTable restarted(v());
+  // A handle made now, before any client presented the old one, names the
+  // new parent (its hint is all that differs).
+  auto fresh = restarted.HandleFor(moved);
+  ASSERT_TRUE(IsOk(fresh));
+  EXPECT_NE(fresh->bytes, before->bytes);
+
+  server::NodeTable restarted_again(v());
+  auto resolved = restarted_again.Resolve(before->span());
+  ASSERT_TRUE(IsOk(resolved));
+  EXPECT_EQ(resolved->parent_id, b.dir_id);
+  for (int i = 0; i < 2; ++i) {  // made, then taken from the table
+    auto again = restarted_again.HandleFor(moved);
+    ASSERT_TRUE(IsOk(again));
+    EXPECT_EQ(again->bytes, before->bytes);
   }
 }
 
