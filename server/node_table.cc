@@ -20,7 +20,7 @@ using vaultcore::Status;
 
 namespace {
 
-// Directories remembered (by hash, as parents): past this many, start again.
+// Parents of places, and removed inodes: past this many, start again.
 constexpr size_t kMaxRemembered = 1 << 16;
 constexpr size_t kMaxCachedListings = 64;
 // A cached listing up to this long gets its attributes read again when they
@@ -205,8 +205,12 @@ bool NodeTable::SamePlace(const FileLocation& location, const Entry& entry) {
          IsPathOf(listed->listing->dir.content_path, listed->node->node_name, entry.node_path);
 }
 
-NodeTable::NodeTable(vaultcore::Vault& vault, size_t max_remembered_files)
-    : vault_(vault), codec_(vault.master_key()), max_remembered_files_(max_remembered_files) {
+NodeTable::NodeTable(vaultcore::Vault& vault, size_t max_remembered_files,
+                     size_t max_remembered_directories)
+    : vault_(vault),
+      codec_(vault.master_key()),
+      max_remembered_files_(max_remembered_files),
+      max_remembered_directories_(max_remembered_directories) {
   auto hash = vault_.names().DirectoryHash("");
   if (hash.ok()) root_hash_ = *hash;
   dir_ids_[HashKey(root_hash_)] = "";
@@ -250,10 +254,19 @@ Result<vaultcore::Sha1Digest> NodeTable::HashOf(const std::string& dir_id) {
   auto hash = vault_.names().DirectoryHash(dir_id);
   if (!hash.ok()) return hash.status();
   std::lock_guard lock(mutex_);
-  if (hashes_.size() >= kMaxRemembered) hashes_.clear();
+  if (dir_ids_.size() >= max_remembered_directories_) {
+    hashes_.clear();
+    dir_ids_.clear();
+    dir_ids_[HashKey(root_hash_)] = "";  // the root has no parent to find it in
+  }
   hashes_[dir_id] = *hash;
   dir_ids_[HashKey(*hash)] = dir_id;
   return hash;
+}
+
+size_t NodeTable::RememberedDirectories() {
+  std::lock_guard lock(mutex_);
+  return dir_ids_.size();
 }
 
 void NodeTable::ListedHandles(std::span<const ListedNode> nodes,

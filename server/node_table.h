@@ -88,9 +88,14 @@ class NodeTable {
   // the bound is about 230 MiB; below a vault's working set, a file the
   // table forgot is found again by listing its directory.
   static constexpr size_t kDefaultMaxRememberedFiles = 1 << 20;
+  // Directory ids by hash (and back) are a cache too: past this many
+  // directories it starts again, and a directory handle whose id it forgot
+  // is resolved through the directory's own dirid.c9r.
+  static constexpr size_t kDefaultMaxRememberedDirectories = 1 << 16;
 
   explicit NodeTable(vaultcore::Vault& vault,
-                     size_t max_remembered_files = kDefaultMaxRememberedFiles);
+                     size_t max_remembered_files = kDefaultMaxRememberedFiles,
+                     size_t max_remembered_directories = kDefaultMaxRememberedDirectories);
   NodeTable(const NodeTable&) = delete;
   NodeTable& operator=(const NodeTable&) = delete;
 
@@ -98,6 +103,8 @@ class NodeTable {
   const HandleCodec& codec() const { return codec_; }
 
   FileHandle RootHandle() const { return root_handle_; }
+  // How many directories' ids the table holds now (for tests).
+  size_t RememberedDirectories();
   // A handle for `entry`, remembering where the entry lives. `listed` is
   // the node of a cached listing that `entry` was filled from, if it was:
   // READDIRPLUS then finds the handle made before by the node's address.
@@ -286,6 +293,7 @@ class NodeTable {
   vaultcore::Vault& vault_;
   const HandleCodec codec_;
   const size_t max_remembered_files_;
+  const size_t max_remembered_directories_;
   std::function<void(const vaultcore::Entry&)> removal_listener_;
   FileHandle root_handle_;
   vaultcore::Sha1Digest root_hash_{};

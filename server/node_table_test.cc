@@ -169,6 +169,31 @@ TEST_F(NodeTableTest, AHandleFromBeforeARestartIsGivenOutAgainAfterAMove) {
   }
 }
 
+// The ids of the directories seen are a bounded cache: a directory handle
+// whose id the table forgot is resolved again, the root's too.
+TEST_F(NodeTableTest, DirectoryIdsAreBoundedAndFoundAgain) {
+  std::vector<Entry> dirs;
+  for (int i = 0; i < 10; ++i) dirs.push_back(MakeDir(root(), "d" + std::to_string(i)));
+  server::NodeTable nodes(v(), server::NodeTable::kDefaultMaxRememberedFiles,
+                          /*max_remembered_directories=*/4);
+  std::vector<server::FileHandle> handles;
+  for (const Entry& dir : dirs) {
+    auto handle = nodes.HandleFor(dir);
+    ASSERT_TRUE(IsOk(handle));
+    handles.push_back(*handle);
+    EXPECT_LE(nodes.RememberedDirectories(), 4u);
+  }
+  for (size_t i = 0; i < dirs.size(); ++i) {
+    auto resolved = nodes.Resolve(handles[i].span());
+    ASSERT_TRUE(IsOk(resolved)) << dirs[i].name;
+    EXPECT_EQ(resolved->dir_id, dirs[i].dir_id);
+    EXPECT_LE(nodes.RememberedDirectories(), 4u);
+  }
+  auto root_entry = nodes.Resolve(nodes.RootHandle().span());
+  ASSERT_TRUE(IsOk(root_entry));
+  EXPECT_EQ(root_entry->dir_id, "");
+}
+
 // A file moved behind the server's back is found by walking the tree, even
 // when remembering what the walk lists makes the table start again: the
 // file is taken from the listing it is in, not looked up afterwards.
