@@ -172,11 +172,14 @@ TEST_F(NodeTableTest, AHandleFromBeforeARestartIsGivenOutAgainAfterAMove) {
 // The ids of the directories seen are a bounded cache: a directory handle
 // whose id the table forgot is resolved again, the root's too.
 TEST_F(NodeTableTest, DirectoryIdsAreBoundedAndFoundAgain) {
+  constexpr int kDirectories = 10;
   std::vector<Entry> dirs;
-  for (int i = 0; i < 10; ++i) dirs.push_back(MakeDir(root(), "d" + std::to_string(i)));
+  dirs.reserve(kDirectories);
+  for (int i = 0; i < kDirectories; ++i) dirs.push_back(MakeDir(root(), "d" + std::to_string(i)));
   server::NodeTable nodes(v(), server::NodeTable::kDefaultMaxRememberedFiles,
                           /*max_remembered_directories=*/4);
   std::vector<server::FileHandle> handles;
+  handles.reserve(dirs.size());
   for (const Entry& dir : dirs) {
     auto handle = nodes.HandleFor(dir);
     ASSERT_TRUE(IsOk(handle));
