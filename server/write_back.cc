@@ -19,6 +19,7 @@ using vaultcore::Errc;
 using vaultcore::Result;
 using vaultcore::Status;
 using write_back_internal::kChunk;
+using write_back_internal::OverlapsAny;
 using write_back_internal::Ranges;
 
 namespace {
@@ -36,11 +37,6 @@ void Subtract(Ranges& ranges, size_t from, size_t to) {
     if (end > to) left.emplace_back(std::max(begin, to), end);
   }
   ranges = std::move(left);
-}
-
-bool Overlaps(const Ranges& ranges, size_t from, size_t to) {
-  return std::any_of(ranges.begin(), ranges.end(),
-                     [&](const auto& range) { return range.first < to && range.second > from; });
 }
 
 }  // namespace
@@ -458,7 +454,7 @@ Status WriteBackBuffer::WriteAs(const std::shared_ptr<EncryptedFile>& file, uint
       }
       s = landed.status();
     } else if (s.ok() && later != nullptr &&
-               !OverlapsAcknowledgedLocked(*state, offset, data.size()) &&
+               !OverlapsAny(state->acknowledged, offset, offset + data.size()) &&
                IsWholeChunkWriteLocked(*state, offset, data.size(), offset <= plan.disk_size,
                                        std::max(plan.old_end, PendingEndLocked(*state)))) {
       // An overwrite within the file: encrypted under the lock, as it
@@ -516,7 +512,7 @@ Result<size_t> WriteBackBuffer::Read(const std::shared_ptr<EncryptedFile>& file,
       const uint64_t to = std::min(stop, start + kChunk);
       const uint64_t have = std::clamp(start + it->second.size(), pos, to);
       if (auto bad = state->unreadable.find(index);
-          bad != state->unreadable.end() && Overlaps(bad->second, pos - start, to - start)) {
+          bad != state->unreadable.end() && OverlapsAny(bad->second, pos - start, to - start)) {
         return Status(Errc::kCorrupt,
                       file->path() + ": chunk " + std::to_string(index) + " failed authentication");
       }

@@ -225,9 +225,6 @@ class WriteBackBuffer {
   // where it ends counting what is buffered (`logical_end`).
   static bool IsWholeChunkWriteLocked(const FileState& state, uint64_t offset, size_t length,
                                       bool continues_file, uint64_t logical_end);
-  // Whether [offset, offset + length) overlaps a write acknowledged and not
-  // written yet.
-  static bool OverlapsAcknowledgedLocked(const FileState& state, uint64_t offset, size_t length);
   // Whether the file, `disk_size` long on disk, reaches `offset` with no
   // gap once the writes landing now and the buffered chunks are counted.
   static bool ContinuesToLocked(const FileState& state, uint64_t disk_size, uint64_t offset);

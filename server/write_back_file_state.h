@@ -3,6 +3,8 @@
 // that go past it). Internal: nothing outside WriteBackBuffer includes it.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -24,6 +26,20 @@ constexpr uint64_t kChunk = vaultcore::kCleartextChunkSize;
 
 // Byte ranges [first, second) within one chunk, sorted and disjoint.
 using Ranges = std::vector<std::pair<size_t, size_t>>;
+
+// Whether any of `ranges` (pairs, or map entries, [first, second))
+// overlaps [from, to).
+template <typename RangeList>
+bool OverlapsAny(const RangeList& ranges, uint64_t from, uint64_t to) {
+  return std::any_of(ranges.begin(), ranges.end(),
+                     [&](const auto& range) { return range.first < to && range.second > from; });
+}
+
+// The end of the last of `writes` (offset -> end), which never overlap, so
+// the last begun is the last to end; 0 if there are none.
+inline uint64_t EndOf(const std::map<uint64_t, uint64_t>& writes) {
+  return writes.empty() ? 0 : writes.rbegin()->second;
+}
 
 }  // namespace server::write_back_internal
 

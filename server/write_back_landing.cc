@@ -16,7 +16,9 @@ namespace server {
 
 using vaultcore::Result;
 using vaultcore::Status;
+using write_back_internal::EndOf;
 using write_back_internal::kChunk;
+using write_back_internal::OverlapsAny;
 
 namespace {
 
@@ -46,11 +48,7 @@ bool SpansWholeChunks(uint64_t offset, size_t length) {
 }  // namespace
 
 uint64_t WriteBackBuffer::PendingEndLocked(const FileState& state) {
-  const uint64_t buffered = BufferedEndLocked(state);
-  if (state.acknowledged.empty()) return buffered;
-  uint64_t end = 0;
-  for (const auto& [offset, write_end] : state.acknowledged) end = std::max(end, write_end);
-  return std::max(buffered, end);
+  return std::max(BufferedEndLocked(state), EndOf(state.acknowledged));
 }
 
 bool WriteBackBuffer::WaitForAcknowledgedLocked(FileState& state,
@@ -71,16 +69,7 @@ bool WriteBackBuffer::IsWholeChunkWriteLocked(const FileState& state, uint64_t o
   if (end % kChunk != 0 && end < logical_end) return false;
   auto overlap = state.chunks.lower_bound(offset / kChunk);
   if (overlap != state.chunks.end() && overlap->first <= (end - 1) / kChunk) return false;
-  return std::none_of(state.landing.begin(), state.landing.end(), [&](const auto& other) {
-    return other.first < end && other.second > offset;
-  });
-}
-
-bool WriteBackBuffer::OverlapsAcknowledgedLocked(const FileState& state, uint64_t offset,
-                                                 size_t length) {
-  return std::any_of(state.acknowledged.begin(), state.acknowledged.end(), [&](const auto& other) {
-    return other.first < offset + length && other.second > offset;
-  });
+  return !OverlapsAny(state.landing, offset, end);
 }
 
 bool WriteBackBuffer::ContinuesToLocked(const FileState& state, uint64_t disk_size,
@@ -107,11 +96,10 @@ bool WriteBackBuffer::CanSealLocked(const FileState& state, const WritePlan& pla
   // Only writes that extend the file (see the top of write_back.h); the
   // cheap tests come before the walks below.
   if (!SpansWholeChunks(offset, length) || offset < plan.disk_size ||
-      OverlapsAcknowledgedLocked(state, offset, length)) {
+      OverlapsAny(state.acknowledged, offset, offset + length)) {
     return false;
   }
-  uint64_t pending_end = PendingEndLocked(state);
-  for (const auto& [start, end] : state.landing) pending_end = std::max(pending_end, end);
+  const uint64_t pending_end = std::max(PendingEndLocked(state), EndOf(state.landing));
   const uint64_t reach_needed = offset - std::min(offset, kSealAhead);
   return IsWholeChunkWriteLocked(state, offset, length,
                                  ContinuesToLocked(state, plan.disk_size, reach_needed),
